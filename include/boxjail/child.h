@@ -1,0 +1,117 @@
+// The code that runs between fork and exec (and, with --no-fork, between the
+// first change to the process and exec).
+//
+// Everything here is async-signal-safe: no allocation, no locks, no logging,
+// no exceptions. The parent prepares a ChildSpec (plain pointers into data
+// it owns) and a list of steps; the child walks the list in order and stops
+// at the first step that returns an errno.
+//
+// THE ORDER OF STEPS (one fixed order; later capabilities slot in where the
+// comments say):
+//
+//   1. kSession     default mode: setpgid(0, 0), then tcsetpgrp() when
+//                   boxjail is in the foreground of a terminal;
+//                   --detach: setsid(); --no-fork: nothing.
+//      (cgroup join goes here)
+//   2. kNofileEarly raise RLIMIT_NOFILE first when --rlimit nofile raises
+//                   the soft limit, so the descriptor moves have the room.
+//   3. kFdMoves     the --fd parallel assignment (fdmap.h).
+//   4. kCloseFds    close every descriptor >= 3 not kept (unless --keep-fds).
+//   5. kRlimits     setrlimit() for each --rlimit, in command-line order.
+//      (identity, no_new_privs, Landlock and seccomp go here, seccomp last)
+//   6. kSignals     restore the signal mask and SIGCHLD disposition that
+//                   boxjail inherited.
+//   7. kExec        execve().
+#pragma once
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "boxjail/fdmap.h"
+
+namespace boxjail {
+
+enum class Step : int32_t {
+  kSession = 1,
+  kNofileEarly,
+  kFdMoves,
+  kCloseFds,
+  kRlimits,
+  kSignals,
+  kExec,
+};
+
+const char* step_name(Step s);
+
+/// What a failing child sends up the status pipe; 12 bytes, one write.
+struct StepFailure {
+  int32_t step;    // a Step
+  int32_t err;     // errno
+  int32_t detail;  // step-specific index (which rlimit, which fd step), or -1
+};
+
+enum class SessionKind : uint8_t { kNone, kProcessGroup, kNewSession };
+
+struct ChildRlimit {
+  int resource;
+  rlimit value;
+};
+
+/// Everything the steps read. All pointers refer to memory the parent
+/// prepared before fork; `temps` is the only thing the child writes.
+struct ChildSpec {
+  SessionKind session = SessionKind::kNone;
+  int tty_fd = -1;  // hand this terminal to the new process group
+
+  const ChildRlimit* rlimits = nullptr;
+  size_t n_rlimits = 0;
+  int nofile_first = -1;  // index into rlimits applied in kNofileEarly
+
+  const FdStep* fd_steps = nullptr;
+  size_t n_fd_steps = 0;
+  int temp_floor = 3;
+  int* temps = nullptr;
+
+  bool close_fds = true;
+  const int* keep = nullptr;  // sorted; includes boxjail's own CLOEXEC fds
+  size_t n_keep = 0;
+  CloseMethod close_method = CloseMethod::kCloseRange;
+
+  const sigset_t* sigmask = nullptr;           // restored in kSignals
+  const struct sigaction* sigchld = nullptr;   // restored in kSignals, if set
+
+  const char* path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+};
+
+using StepFn = int (*)(const ChildSpec&, int32_t* detail) noexcept;
+
+struct ChildStep {
+  Step id;
+  StepFn fn;
+};
+
+constexpr size_t kMaxSteps = 16;
+
+/// Parent side: the steps `spec` needs, in the fixed order. Returns the count.
+size_t build_step_list(const ChildSpec& spec, ChildStep (&out)[kMaxSteps]);
+
+/// Child side: runs the steps. Returns only on failure (kExec returns only
+/// if execve failed).
+StepFailure run_steps(const ChildSpec& spec, const ChildStep* steps,
+                      size_t n) noexcept;
+
+/// Child side, forking modes: runs the steps; on failure writes the
+/// StepFailure to `status_fd` and _exit()s with 125, 126 or 127.
+[[noreturn]] void child_main(const ChildSpec& spec, const ChildStep* steps,
+                             size_t n, int status_fd) noexcept;
+
+/// The exit code boxjail uses for a failure: 127 for exec ENOENT, 126 for
+/// other exec errors, 125 for every other step.
+int exit_code_for(const StepFailure& f);
+
+}  // namespace boxjail

@@ -1,0 +1,35 @@
+// Command line → Options. Only syntax is checked here; meaning is checked by
+// build_plan() in plan.h.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace boxjail {
+
+/// The flags exactly as given, before any validation.
+struct Options {
+  std::vector<std::string> rlimits;  // --rlimit NAME=VALUE, in order
+  std::vector<std::string> fds;      // --fd TARGET=SOURCE | --fd N, in order
+  bool keep_fds = false;
+  bool detach = false;
+  bool no_fork = false;
+  bool dry_run = false;
+  int verbose = 0;
+  bool quiet = false;
+  std::string log_level;             // empty when not given
+  std::vector<std::string> command;  // PROGRAM ARGS...
+};
+
+struct CliResult {
+  enum Kind { kRun, kExit } kind = kRun;
+  int exit_code = 0;
+  std::string out;  // text for stdout (help, version) when kind == kExit
+  std::string err;  // one-line error, without "boxjail: ", when exit_code != 0
+};
+
+/// Parses argv. Option parsing stops at "--" or at the first word that is
+/// not an option, which becomes PROGRAM.
+CliResult parse_cli(int argc, const char* const* argv, Options* out);
+
+}  // namespace boxjail

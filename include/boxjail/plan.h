@@ -1,0 +1,69 @@
+// Options → LaunchPlan: every value resolved and checked before anything is
+// created. A LaunchPlan is built in place, then only read: argv points into
+// its own strings, so it can be neither copied nor moved.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <string>
+#include <vector>
+
+#include "boxjail/cli.h"
+#include "boxjail/fdmap.h"
+#include "boxjail/log.h"
+#include "boxjail/rlimit.h"
+#include "boxjail/sysfacts.h"
+
+namespace boxjail {
+
+enum class Mode { kSupervise, kDetach, kNoFork };
+
+const char* mode_name(Mode m);
+
+/// One --fd flag, checked.
+struct FdRequest {
+  FdMapping map;
+  std::string spec;
+};
+
+struct LaunchPlan {
+  LaunchPlan() = default;
+  LaunchPlan(const LaunchPlan&) = delete;
+  LaunchPlan& operator=(const LaunchPlan&) = delete;
+
+  Mode mode = Mode::kSupervise;
+  bool dry_run = false;
+  log::Level log_level = log::Level::kWarn;
+
+  std::string program;            // as the user wrote it, for messages
+  std::string path;               // resolved, passed to execve
+  std::vector<std::string> args;  // argv strings; args[0] == program
+  std::vector<char*> argv;        // args as char*, nullptr-terminated
+  char** envp = nullptr;          // the environment PROGRAM gets
+
+  std::vector<RlimitSetting> rlimits;
+  /// Index into rlimits of a nofile setting that raises the soft limit, and
+  /// so must be applied before the descriptor moves need the room; -1 if none.
+  int nofile_first = -1;
+
+  std::vector<FdRequest> fds;
+  FdProgram fd_program;
+  bool close_fds = true;        // false with --keep-fds
+  std::vector<int> keep;        // sorted: 0, 1, 2 and every TARGET
+  CloseMethod close_method = CloseMethod::kCloseRange;
+};
+
+struct PlanError {
+  int exit_code = 125;  // 125 usage/validation, 126 cannot execute, 127 not found
+  std::string msg;      // one line, without "boxjail: "
+};
+
+/// Validates `opts` into `*plan`. `path_env` is $PATH (may be null); `envp`
+/// is the environment PROGRAM will get. Touches nothing outside the process.
+bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
+                char** envp, LaunchPlan* plan, PlanError* err);
+
+/// The plan as one JSON object, for --dry-run.
+std::string plan_to_json(const LaunchPlan& plan);
+
+}  // namespace boxjail

@@ -1,0 +1,37 @@
+// The seam between validation and the running system. Validation asks these
+// questions and nothing else, so unit tests can answer them with a fake.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <cstdint>
+
+namespace boxjail {
+
+class SystemFacts {
+ public:
+  virtual ~SystemFacts() = default;
+  /// Current limits of this process for `resource`.
+  virtual rlimit current_rlimit(int resource) = 0;
+  /// Whether this process may raise hard limits.
+  virtual bool has_cap_sys_resource() = 0;
+  /// /proc/sys/fs/nr_open: the kernel's ceiling for RLIMIT_NOFILE.
+  virtual uint64_t nr_open() = 0;
+  /// Whether descriptor `fd` is open in this process.
+  virtual bool fd_is_open(int fd) = 0;
+};
+
+/// Answers from the real process, reading each fact at most once.
+class RealSystemFacts final : public SystemFacts {
+ public:
+  rlimit current_rlimit(int resource) override;
+  bool has_cap_sys_resource() override;
+  uint64_t nr_open() override;
+  bool fd_is_open(int fd) override;
+
+ private:
+  int cap_ = -1;
+  uint64_t nr_open_ = 0;
+};
+
+}  // namespace boxjail

@@ -1,0 +1,119 @@
+#include "boxjail/child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace boxjail {
+namespace {
+
+int step_session(const ChildSpec& s, int32_t*) noexcept {
+  if (s.session == SessionKind::kNewSession) return setsid() < 0 ? errno : 0;
+  if (setpgid(0, 0) != 0) return errno;
+  // SIGTTOU is blocked here (the parent blocked everything before fork), so
+  // a background process group may take the terminal.
+  if (s.tty_fd >= 0 && tcsetpgrp(s.tty_fd, getpid()) != 0) return errno;
+  return 0;
+}
+
+int apply_rlimit(const ChildRlimit& r) noexcept {
+  return setrlimit(static_cast<__rlimit_resource>(r.resource), &r.value) != 0 ? errno : 0;
+}
+
+int step_nofile_early(const ChildSpec& s, int32_t* detail) noexcept {
+  *detail = s.nofile_first;
+  return apply_rlimit(s.rlimits[s.nofile_first]);
+}
+
+int step_fd_moves(const ChildSpec& s, int32_t* detail) noexcept {
+  size_t failed = 0;
+  int e = run_fd_program(s.fd_steps, s.n_fd_steps, s.temp_floor, s.temps, &failed);
+  if (e) *detail = static_cast<int32_t>(failed);
+  return e;
+}
+
+int step_close_fds(const ChildSpec& s, int32_t* detail) noexcept {
+  CloseMethod used = s.close_method;
+  int e = close_fds_except(s.keep, s.n_keep, s.close_method, &used);
+  *detail = static_cast<int32_t>(used);
+  return e;
+}
+
+int step_rlimits(const ChildSpec& s, int32_t* detail) noexcept {
+  for (size_t i = 0; i < s.n_rlimits; ++i) {
+    if (static_cast<int>(i) == s.nofile_first) continue;
+    if (int e = apply_rlimit(s.rlimits[i])) {
+      *detail = static_cast<int32_t>(i);
+      return e;
+    }
+  }
+  return 0;
+}
+
+int step_signals(const ChildSpec& s, int32_t*) noexcept {
+  if (s.sigchld && sigaction(SIGCHLD, s.sigchld, nullptr) != 0) return errno;
+  if (s.sigmask && sigprocmask(SIG_SETMASK, s.sigmask, nullptr) != 0) return errno;
+  return 0;
+}
+
+int step_exec(const ChildSpec& s, int32_t*) noexcept {
+  execve(s.path, s.argv, s.envp);
+  return errno;
+}
+
+}  // namespace
+
+const char* step_name(Step s) {
+  switch (s) {
+    case Step::kSession: return "session";
+    case Step::kNofileEarly: return "rlimits";
+    case Step::kFdMoves: return "descriptors";
+    case Step::kCloseFds: return "close descriptors";
+    case Step::kRlimits: return "rlimits";
+    case Step::kSignals: return "signals";
+    case Step::kExec: return "exec";
+  }
+  return "unknown";
+}
+
+size_t build_step_list(const ChildSpec& s, ChildStep (&out)[kMaxSteps]) {
+  size_t n = 0;
+  if (s.session != SessionKind::kNone) out[n++] = {Step::kSession, step_session};
+  if (s.nofile_first >= 0) out[n++] = {Step::kNofileEarly, step_nofile_early};
+  if (s.n_fd_steps > 0) out[n++] = {Step::kFdMoves, step_fd_moves};
+  if (s.close_fds) out[n++] = {Step::kCloseFds, step_close_fds};
+  if (s.n_rlimits > static_cast<size_t>(s.nofile_first >= 0 ? 1 : 0))
+    out[n++] = {Step::kRlimits, step_rlimits};
+  if (s.sigmask || s.sigchld) out[n++] = {Step::kSignals, step_signals};
+  out[n++] = {Step::kExec, step_exec};
+  return n;
+}
+
+StepFailure run_steps(const ChildSpec& spec, const ChildStep* steps,
+                      size_t n) noexcept {
+  for (size_t i = 0; i < n; ++i) {
+    int32_t detail = -1;
+    int e = steps[i].fn(spec, &detail);
+    if (e != 0) return {static_cast<int32_t>(steps[i].id), e, detail};
+  }
+  return {static_cast<int32_t>(Step::kExec), EINVAL, -1};  // no kExec step
+}
+
+int exit_code_for(const StepFailure& f) {
+  if (f.step != static_cast<int32_t>(Step::kExec)) return 125;
+  return f.err == ENOENT || f.err == ENOTDIR ? 127 : 126;
+}
+
+void child_main(const ChildSpec& spec, const ChildStep* steps, size_t n,
+                int status_fd) noexcept {
+  StepFailure f = run_steps(spec, steps, n);
+  // One write of 12 bytes is atomic on a pipe; if it fails the parent still
+  // sees a non-zero exit without a record and reports that.
+  ssize_t w;
+  do {
+    w = write(status_fd, &f, sizeof f);
+  } while (w < 0 && errno == EINTR);
+  _exit(exit_code_for(f));
+}
+
+}  // namespace boxjail

@@ -1,0 +1,72 @@
+#include "boxjail/cli.h"
+
+#include <CLI/CLI.hpp>
+
+namespace boxjail {
+
+CliResult parse_cli(int argc, const char* const* argv, Options* out) {
+  CliResult res;
+  Options o;
+  CLI::App app{"Prepare a process (descriptors, limits, process group) and exec PROGRAM.",
+               "boxjail"};
+  app.footer("Exit status: PROGRAM's, or 125 (boxjail failed), 126 (cannot execute), 127 (not found).\n"
+             "See boxjail(1).");
+  app.set_version_flag("-V,--version", "boxjail " BOXJAIL_VERSION);
+  app.add_option("--rlimit", o.rlimits,
+                 "Set a resource limit for PROGRAM: SOFT:HARD, SOFT:, :HARD or one value")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
+  app.add_option("--fd", o.fds,
+                 "PROGRAM's descriptor TARGET is boxjail's SOURCE (TARGET>&SOURCE); --fd N keeps N")
+      ->type_name("TARGET=SOURCE|N")
+      ->allow_extra_args(false);
+  app.add_flag("--keep-fds", o.keep_fds, "Do not close other inherited descriptors");
+  app.add_flag("-d,--detach", o.detach,
+                              "Start PROGRAM in a new session and exit once it runs");
+  app.add_flag("--no-fork", o.no_fork,
+                              "Apply the plan to boxjail itself and exec PROGRAM in place");
+  app.add_flag("--dry-run", o.dry_run, "Print the launch plan as JSON and exit");
+  app.add_flag("-v,--verbose", o.verbose, "More log output (repeatable)");
+  app.add_flag("-q,--quiet", o.quiet, "Log errors only");
+  app.add_option("--log-level", o.log_level,
+                               "trace, debug, info, warn, error or off")
+                    ->type_name("LEVEL");
+  app.prefix_command();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    res.kind = CliResult::kExit;
+    res.out = app.help();
+    return res;
+  } catch (const CLI::CallForVersion& e) {
+    res.kind = CliResult::kExit;
+    res.out = std::string(e.what()) + "\n";
+    return res;
+  } catch (const CLI::ParseError& e) {
+    res.kind = CliResult::kExit;
+    res.exit_code = 125;
+    std::string msg = e.what();
+    // CLI11 names the option; keep the message on one line.
+    for (char& c : msg)
+      if (c == '\n') c = ' ';
+    res.err = msg + " (see boxjail --help)";
+    return res;
+  }
+
+  std::vector<std::string> rest = app.remaining();
+  size_t first = 0;
+  if (!rest.empty() && rest[0] == "--") {
+    first = 1;
+  } else if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') {
+    res.kind = CliResult::kExit;
+    res.exit_code = 125;
+    res.err = "unknown option '" + rest[0] + "' (see boxjail --help; put PROGRAM after --)";
+    return res;
+  }
+  o.command.assign(rest.begin() + static_cast<std::ptrdiff_t>(first), rest.end());
+  *out = std::move(o);
+  return res;
+}
+
+}  // namespace boxjail

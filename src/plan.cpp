@@ -1,0 +1,233 @@
+#include "boxjail/plan.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "boxjail/exec_path.h"
+#include "boxjail/numparse.h"
+
+namespace boxjail {
+namespace {
+
+bool fail(PlanError* err, std::string msg, int code = 125) {
+  err->exit_code = code;
+  err->msg = std::move(msg);
+  return false;
+}
+
+bool check_modes(const Options& o, LaunchPlan* plan, PlanError* err) {
+  if (o.detach && o.no_fork)
+    return fail(err, "--detach cannot be combined with --no-fork");
+  plan->mode = o.detach ? Mode::kDetach : o.no_fork ? Mode::kNoFork : Mode::kSupervise;
+  plan->dry_run = o.dry_run;
+  if (o.verbose > 0 && o.quiet)
+    return fail(err, "--verbose cannot be combined with --quiet");
+  if (!o.log_level.empty()) {
+    if (o.verbose > 0) return fail(err, "--log-level cannot be combined with --verbose");
+    if (o.quiet) return fail(err, "--log-level cannot be combined with --quiet");
+    if (!log::parse_level(o.log_level, &plan->log_level))
+      return fail(err, "--log-level " + o.log_level +
+                           ": unknown level (use trace, debug, info, warn, error or off)");
+  } else if (o.quiet) {
+    plan->log_level = log::Level::kError;
+  } else if (o.verbose == 1) {
+    plan->log_level = log::Level::kInfo;
+  } else if (o.verbose >= 2) {
+    plan->log_level = log::Level::kDebug;
+  }
+  return true;
+}
+
+bool check_rlimits(const Options& o, SystemFacts& sys, LaunchPlan* plan,
+                   PlanError* err) {
+  std::string msg;
+  for (const auto& spec : o.rlimits) {
+    RlimitRequest req;
+    if (!parse_rlimit(spec, &req, &msg)) return fail(err, msg);
+    for (const auto& prev : plan->rlimits) {
+      if (prev.resource == req.info->resource)
+        return fail(err, "--rlimit " + spec + ": " + req.info->name +
+                             " is already set by --rlimit " + prev.spec);
+    }
+    RlimitSetting set;
+    if (!resolve_rlimit(req, sys, &set, &msg)) return fail(err, msg);
+    plan->rlimits.push_back(std::move(set));
+  }
+  return true;
+}
+
+const char* num_error_text(NumError e) {
+  switch (e) {
+    case NumError::kEmpty: return "empty descriptor number";
+    case NumError::kOverflow: return "descriptor number out of range";
+    default: return "not a descriptor number";
+  }
+}
+
+bool parse_fd_side(std::string_view text, const std::string& spec, int* out,
+                   PlanError* err) {
+  if (!text.empty() && text[0] == '-')
+    return fail(err, "--fd " + spec + ": negative descriptor '" + std::string(text) + "'");
+  NumError e = parse_fd_number(text, out);
+  if (e != NumError::kOk)
+    return fail(err, "--fd " + spec + ": " + num_error_text(e) + " '" +
+                         std::string(text) + "' (expected TARGET=SOURCE or N)");
+  return true;
+}
+
+bool check_fds(const Options& o, SystemFacts& sys, LaunchPlan* plan,
+               PlanError* err) {
+  plan->close_fds = !o.keep_fds;
+  // The soft RLIMIT_NOFILE that PROGRAM will run with.
+  rlim_t soft = sys.current_rlimit(RLIMIT_NOFILE).rlim_cur;
+  const RlimitSetting* nofile = nullptr;
+  for (size_t i = 0; i < plan->rlimits.size(); ++i) {
+    if (plan->rlimits[i].resource == RLIMIT_NOFILE) {
+      nofile = &plan->rlimits[i];
+      if (nofile->value.rlim_cur > soft) plan->nofile_first = static_cast<int>(i);
+      soft = nofile->value.rlim_cur;
+    }
+  }
+  std::vector<FdMapping> maps;
+  for (const auto& spec : o.fds) {
+    FdRequest r;
+    r.spec = spec;
+    size_t eq = spec.find('=');
+    std::string_view sv(spec);
+    if (eq == std::string::npos) {
+      if (!parse_fd_side(sv, spec, &r.map.target, err)) return false;
+      r.map.source = r.map.target;
+    } else {
+      if (!parse_fd_side(sv.substr(0, eq), spec, &r.map.target, err)) return false;
+      if (!parse_fd_side(sv.substr(eq + 1), spec, &r.map.source, err)) return false;
+    }
+    for (const auto& prev : plan->fds) {
+      if (prev.map.target == r.map.target)
+        return fail(err, "--fd " + spec + ": target " + std::to_string(r.map.target) +
+                             " is already given by --fd " + prev.spec);
+    }
+    if (!sys.fd_is_open(r.map.source))
+      return fail(err, "--fd " + spec + ": descriptor " + std::to_string(r.map.source) +
+                           " is not open in boxjail");
+    if (static_cast<rlim_t>(r.map.target) >= soft) {
+      std::string where = nofile ? "set by --rlimit " + nofile->spec
+                                 : std::string("inherited; raise it with --rlimit nofile=N");
+      return fail(err, "--fd " + spec + ": target " + std::to_string(r.map.target) +
+                           " is at or above PROGRAM's soft RLIMIT_NOFILE " +
+                           format_rlim(soft) + " (" + where + ")");
+    }
+    maps.push_back(r.map);
+    plan->fds.push_back(std::move(r));
+  }
+  plan->fd_program = plan_fd_moves(maps);
+  plan->keep = {0, 1, 2};
+  for (const auto& m : maps) plan->keep.push_back(m.target);
+  std::sort(plan->keep.begin(), plan->keep.end());
+  plan->keep.erase(std::unique(plan->keep.begin(), plan->keep.end()), plan->keep.end());
+  return true;
+}
+
+bool check_program(const Options& o, const char* path_env, char** envp,
+                   LaunchPlan* plan, PlanError* err) {
+  if (o.command.empty())
+    return fail(err, "missing PROGRAM (usage: boxjail [OPTIONS] [--] PROGRAM [ARGS...])");
+  plan->program = o.command[0];
+  int e = resolve_program(plan->program, path_env, &plan->path);
+  if (e != 0) {
+    return fail(err, "cannot execute '" + plan->program + "': " + std::strerror(e),
+                e == ENOENT || e == ENOTDIR ? 127 : 126);
+  }
+  plan->args = o.command;
+  plan->argv.reserve(plan->args.size() + 1);
+  for (auto& a : plan->args) plan->argv.push_back(a.data());
+  plan->argv.push_back(nullptr);
+  plan->envp = envp;
+  return true;
+}
+
+void json_string(std::string* out, std::string_view s) {
+  *out += '"';
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\t': *out += "\\t"; break;
+      case '\r': *out += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          static const char kHex[] = "0123456789abcdef";
+          *out += "\\u00";
+          *out += kHex[c >> 4];
+          *out += kHex[c & 15];
+        } else {
+          *out += ch;
+        }
+    }
+  }
+  *out += '"';
+}
+
+void json_rlim(std::string* out, rlim_t v) {
+  if (v == RLIM_INFINITY) {
+    *out += "\"unlimited\"";
+  } else {
+    *out += std::to_string(v);
+  }
+}
+
+}  // namespace
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::kSupervise: return "supervise";
+    case Mode::kDetach: return "detach";
+    case Mode::kNoFork: return "no-fork";
+  }
+  return "?";
+}
+
+bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
+                char** envp, LaunchPlan* plan, PlanError* err) {
+  return check_modes(opts, plan, err) && check_rlimits(opts, sys, plan, err) &&
+         check_fds(opts, sys, plan, err) &&
+         check_program(opts, path_env, envp, plan, err);
+}
+
+std::string plan_to_json(const LaunchPlan& plan) {
+  std::string j = "{\"program\":";
+  json_string(&j, plan.path);
+  j += ",\"argv\":[";
+  for (size_t i = 0; i < plan.args.size(); ++i) {
+    if (i) j += ',';
+    json_string(&j, plan.args[i]);
+  }
+  j += "],\"mode\":";
+  json_string(&j, mode_name(plan.mode));
+  j += ",\"rlimits\":[";
+  for (size_t i = 0; i < plan.rlimits.size(); ++i) {
+    const auto& r = plan.rlimits[i];
+    if (i) j += ',';
+    j += "{\"name\":";
+    json_string(&j, r.info->name);
+    j += ",\"soft\":";
+    json_rlim(&j, r.value.rlim_cur);
+    j += ",\"hard\":";
+    json_rlim(&j, r.value.rlim_max);
+    j += '}';
+  }
+  j += "],\"fds\":[";
+  for (size_t i = 0; i < plan.fds.size(); ++i) {
+    if (i) j += ',';
+    j += "{\"target\":" + std::to_string(plan.fds[i].map.target) +
+         ",\"source\":" + std::to_string(plan.fds[i].map.source) + '}';
+  }
+  j += "],\"close_fds\":";
+  j += plan.close_fds ? "true" : "false";
+  j += "}\n";
+  return j;
+}
+
+}  // namespace boxjail

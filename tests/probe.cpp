@@ -1,0 +1,182 @@
+// tests/probe: reports, as one JSON object, what a process really sees.
+//
+//   probe [--out FILE] [--exit N] [--kill SIG] [--wait] [--spawn N] [--] ...
+//
+// Fields: argv, pid, ppid, pgid, sid, tpgid (foreground group of fd 0's
+// terminal or -1), fds (each open descriptor with its FD_CLOEXEC flag, file
+// status flags and what it refers to), rlimits ([soft, hard], "unlimited"
+// for RLIM_INFINITY), sigblk / sigign (hex masks from /proc/self/status).
+// Then: --exit N exits N, --kill SIG kills itself with SIG, --wait waits for
+// a signal and exits 100+N, --spawn N starts N grandchildren that sleep.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+#include <algorithm>
+
+namespace {
+
+std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      snprintf(b, sizeof b, "\\u%04x", c);
+      o += b;
+    } else {
+      o += c;
+    }
+  }
+  return o;
+}
+
+std::vector<int> open_fds() {
+  std::vector<int> fds;
+  DIR* d = opendir("/proc/self/fd");
+  if (d) {
+    int self = dirfd(d);
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      int fd = atoi(e->d_name);
+      if (fd != self) fds.push_back(fd);
+    }
+    closedir(d);
+  } else {
+    // No /proc: probe every number up to the hard limit.
+    rlimit r{};
+    getrlimit(RLIMIT_NOFILE, &r);
+    for (rlim_t fd = 0; fd < r.rlim_max && fd < 1u << 21; ++fd)
+      if (fcntl(static_cast<int>(fd), F_GETFD) >= 0) fds.push_back(static_cast<int>(fd));
+  }
+  std::sort(fds.begin(), fds.end());
+  return fds;
+}
+
+std::string status_field(const char* key) {
+  FILE* f = fopen("/proc/self/status", "re");
+  if (!f) return "";
+  char line[512];
+  std::string v;
+  size_t n = strlen(key);
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, key, n) == 0 && line[n] == ':') {
+      char* p = line + n + 1;
+      while (*p == '\t' || *p == ' ') ++p;
+      v = p;
+      while (!v.empty() && (v.back() == '\n')) v.pop_back();
+    }
+  }
+  fclose(f);
+  return v;
+}
+
+std::string lim(rlim_t v) {
+  return v == RLIM_INFINITY ? "\"unlimited\"" : std::to_string(v);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* out = nullptr;
+  int exit_code = 0, kill_sig = 0, spawn = 0;
+  bool wait_sig = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--out" && i + 1 < argc) out = argv[++i];
+    else if (a == "--exit" && i + 1 < argc) exit_code = atoi(argv[++i]);
+    else if (a == "--kill" && i + 1 < argc) kill_sig = atoi(argv[++i]);
+    else if (a == "--spawn" && i + 1 < argc) spawn = atoi(argv[++i]);
+    else if (a == "--wait") wait_sig = true;
+    else if (a == "--") break;
+  }
+  // Everything is gathered before we open anything ourselves.
+  std::vector<int> fds = open_fds();
+  std::string j = "{\"argv\":[";
+  for (int i = 0; i < argc; ++i) j += (i ? ",\"" : "\"") + esc(argv[i]) + "\"";
+  j += "],\"pid\":" + std::to_string(getpid()) + ",\"ppid\":" + std::to_string(getppid()) +
+       ",\"pgid\":" + std::to_string(getpgrp()) + ",\"sid\":" + std::to_string(getsid(0)) +
+       ",\"tpgid\":" + std::to_string(isatty(0) ? tcgetpgrp(0) : -1) + ",\"fds\":[";
+  bool first = true;
+  for (int fd : fds) {
+    int fdflags = fcntl(fd, F_GETFD);
+    int flflags = fcntl(fd, F_GETFL);
+    if (fdflags < 0) continue;
+    char path[64], target[512];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    struct stat st {};
+    fstat(fd, &st);
+    j += std::string(first ? "" : ",") + "{\"fd\":" + std::to_string(fd) +
+         ",\"cloexec\":" + ((fdflags & FD_CLOEXEC) ? "true" : "false") +
+         ",\"nonblock\":" + ((flflags & O_NONBLOCK) ? "true" : "false") +
+         ",\"append\":" + ((flflags & O_APPEND) ? "true" : "false") +
+         ",\"ino\":" + std::to_string(st.st_ino) + ",\"target\":\"" + esc(target) + "\"}";
+    first = false;
+  }
+  j += "],\"rlimits\":{";
+  static const std::pair<const char*, int> kRes[] = {
+      {"as", RLIMIT_AS},         {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+      {"data", RLIMIT_DATA},     {"fsize", RLIMIT_FSIZE},       {"locks", RLIMIT_LOCKS},
+      {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+      {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},       {"rss", RLIMIT_RSS},
+      {"rtprio", RLIMIT_RTPRIO}, {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+      {"stack", RLIMIT_STACK}};
+  first = true;
+  for (const auto& [name, res] : kRes) {
+    rlimit r{};
+    getrlimit(static_cast<__rlimit_resource>(res), &r);
+    j += std::string(first ? "" : ",") + "\"" + name + "\":[" + lim(r.rlim_cur) + "," +
+         lim(r.rlim_max) + "]";
+    first = false;
+  }
+  j += "},\"sigblk\":\"" + status_field("SigBlk") + "\",\"sigign\":\"" +
+       status_field("SigIgn") + "\"}\n";
+
+  if (out) {
+    std::string tmp = std::string(out) + ".tmp";
+    FILE* f = fopen(tmp.c_str(), "we");
+    if (!f) return 99;
+    fputs(j.c_str(), f);
+    fclose(f);
+    rename(tmp.c_str(), out);
+  } else {
+    fputs(j.c_str(), stdout);
+    fflush(stdout);
+  }
+  for (int i = 0; i < spawn; ++i) {
+    if (fork() == 0) {
+      execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  if (wait_sig) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, nullptr);
+    int sig = 0;
+    sigwait(&all, &sig);
+    return 100 + sig;
+  }
+  if (kill_sig) {
+    rlimit no_core{0, 0};  // no core files from deliberate crashes
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(kill_sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, kill_sig);
+    sigprocmask(SIG_UNBLOCK, &one, nullptr);
+    kill(getpid(), kill_sig);
+    pause();
+  }
+  return exit_code;
+}

@@ -1,0 +1,30 @@
+// A SystemFacts whose answers the test sets.
+#pragma once
+
+#include <map>
+#include <set>
+
+#include "boxjail/sysfacts.h"
+
+namespace boxjail::testing {
+
+class FakeSystem final : public SystemFacts {
+ public:
+  FakeSystem() {
+    for (int r = 0; r < RLIM_NLIMITS; ++r) limits[r] = {RLIM_INFINITY, RLIM_INFINITY};
+    limits[RLIMIT_NOFILE] = {1024, 20000};
+    limits[RLIMIT_STACK] = {8u << 20, RLIM_INFINITY};
+    limits[RLIMIT_CORE] = {0, RLIM_INFINITY};
+  }
+  rlimit current_rlimit(int resource) override { return limits[resource]; }
+  bool has_cap_sys_resource() override { return cap; }
+  uint64_t nr_open() override { return nr_open_value; }
+  bool fd_is_open(int fd) override { return open_fds.count(fd) != 0; }
+
+  std::map<int, rlimit> limits;
+  bool cap = false;
+  uint64_t nr_open_value = 1048576;
+  std::set<int> open_fds{0, 1, 2};
+};
+
+}  // namespace boxjail::testing
