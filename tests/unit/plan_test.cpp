@@ -1,1 +1,171 @@
+#include "boxjail/plan.h"
+
 #include <gtest/gtest.h>
+
+#include "fake_system.h"
+
+namespace boxjail {
+namespace {
+
+struct Built {
+  bool ok;
+  PlanError err;
+};
+
+Built build(Options o, testing::FakeSystem& sys, LaunchPlan* plan) {
+  if (o.command.empty()) o.command = {"/bin/true"};
+  PlanError err;
+  bool ok = build_plan(o, sys, "/usr/bin:/bin", nullptr, plan, &err);
+  return {ok, err};
+}
+
+std::string error_of(const Options& o, testing::FakeSystem& sys, int want_code = 125) {
+  LaunchPlan plan;
+  Built b = build(o, sys, &plan);
+  EXPECT_FALSE(b.ok);
+  EXPECT_EQ(b.err.exit_code, want_code) << b.err.msg;
+  return b.err.msg;
+}
+
+TEST(Plan, ModesAndConflicts) {
+  testing::FakeSystem sys;
+  Options o;
+  o.detach = true;
+  o.no_fork = true;
+  EXPECT_EQ(error_of(o, sys), "--detach cannot be combined with --no-fork");
+  o = {};
+  o.verbose = 1;
+  o.quiet = true;
+  EXPECT_EQ(error_of(o, sys), "--verbose cannot be combined with --quiet");
+  o = {};
+  o.log_level = "loud";
+  EXPECT_EQ(error_of(o, sys),
+            "--log-level loud: unknown level (use trace, debug, info, warn, error or off)");
+  o = {};
+  o.quiet = true;
+  o.log_level = "info";
+  EXPECT_EQ(error_of(o, sys), "--log-level cannot be combined with --quiet");
+
+  for (auto [detach, nofork, mode] : {std::tuple{false, false, Mode::kSupervise},
+                                      std::tuple{true, false, Mode::kDetach},
+                                      std::tuple{false, true, Mode::kNoFork}}) {
+    LaunchPlan plan;
+    o = {};
+    o.detach = detach;
+    o.no_fork = nofork;
+    ASSERT_TRUE(build(o, sys, &plan).ok);
+    EXPECT_EQ(plan.mode, mode);
+  }
+}
+
+TEST(Plan, MissingOrBadProgram) {
+  testing::FakeSystem sys;
+  LaunchPlan plan;
+  PlanError err;
+  Options o;
+  EXPECT_FALSE(build_plan(o, sys, nullptr, nullptr, &plan, &err));
+  EXPECT_EQ(err.msg, "missing PROGRAM (usage: boxjail [OPTIONS] [--] PROGRAM [ARGS...])");
+  o.command = {"no-such-program-xyz"};
+  EXPECT_EQ(error_of(o, sys, 127), "cannot execute 'no-such-program-xyz': No such file or directory");
+  o.command = {"/etc"};
+  EXPECT_EQ(error_of(o, sys, 126), "cannot execute '/etc': Is a directory");
+  o.command = {"/etc/passwd"};
+  EXPECT_EQ(error_of(o, sys, 126), "cannot execute '/etc/passwd': Permission denied");
+}
+
+TEST(Plan, ArgvIsReadyForExecve) {
+  testing::FakeSystem sys;
+  LaunchPlan plan;
+  Options o;
+  o.command = {"sh", "-c", "echo hi"};
+  ASSERT_TRUE(build(o, sys, &plan).ok);
+  EXPECT_EQ(plan.path, "/usr/bin/sh");
+  ASSERT_EQ(plan.argv.size(), 4u);
+  EXPECT_STREQ(plan.argv[0], "sh");
+  EXPECT_STREQ(plan.argv[2], "echo hi");
+  EXPECT_EQ(plan.argv[3], nullptr);
+}
+
+TEST(Plan, RlimitTwiceIsAnError) {
+  testing::FakeSystem sys;
+  Options o;
+  o.rlimits = {"nofile=10", "NOFILE=20"};
+  EXPECT_EQ(error_of(o, sys), "--rlimit NOFILE=20: nofile is already set by --rlimit nofile=10");
+}
+
+TEST(Plan, FdValidation) {
+  testing::FakeSystem sys;
+  sys.open_fds = {0, 1, 2, 3, 4};
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"3=9"}, "--fd 3=9: descriptor 9 is not open in boxjail"},
+      {{"9"}, "--fd 9: descriptor 9 is not open in boxjail"},
+      {{"3=4", "3=1"}, "--fd 3=1: target 3 is already given by --fd 3=4"},
+      {{"3", "3=1"}, "--fd 3=1: target 3 is already given by --fd 3"},
+      {{"-1=3"}, "--fd -1=3: negative descriptor '-1'"},
+      {{"3=-4"}, "--fd 3=-4: negative descriptor '-4'"},
+      {{"x=3"}, "--fd x=3: not a descriptor number 'x' (expected TARGET=SOURCE or N)"},
+      {{"3=x"}, "--fd 3=x: not a descriptor number 'x' (expected TARGET=SOURCE or N)"},
+      {{""}, "--fd : empty descriptor number '' (expected TARGET=SOURCE or N)"},
+      {{"=3"}, "--fd =3: empty descriptor number '' (expected TARGET=SOURCE or N)"},
+      {{"3="}, "--fd 3=: empty descriptor number '' (expected TARGET=SOURCE or N)"},
+      {{" 3"}, "--fd  3: not a descriptor number ' 3' (expected TARGET=SOURCE or N)"},
+      {{"3=4=5"}, "--fd 3=4=5: not a descriptor number '4=5' (expected TARGET=SOURCE or N)"},
+      {{"99999999999=1"},
+       "--fd 99999999999=1: descriptor number out of range '99999999999' (expected "
+       "TARGET=SOURCE or N)"},
+      {{"1024=1"},
+       "--fd 1024=1: target 1024 is at or above PROGRAM's soft RLIMIT_NOFILE 1024 "
+       "(inherited; raise it with --rlimit nofile=N)"},
+  };
+  for (const auto& [fds, want] : cases) {
+    Options o;
+    o.fds = fds;
+    EXPECT_EQ(error_of(o, sys), want);
+  }
+  Options o;
+  o.rlimits = {"nofile=64"};
+  o.fds = {"64=1"};
+  EXPECT_EQ(error_of(o, sys),
+            "--fd 64=1: target 64 is at or above PROGRAM's soft RLIMIT_NOFILE 64 (set by "
+            "--rlimit nofile=64)");
+}
+
+TEST(Plan, FdKeepListAndNofileOrder) {
+  testing::FakeSystem sys;
+  sys.open_fds = {0, 1, 2, 3, 4};
+  LaunchPlan plan;
+  Options o;
+  o.rlimits = {"as=1G", "nofile=4096"};
+  o.fds = {"3000=4", "3", "1=2"};
+  ASSERT_TRUE(build(o, sys, &plan).ok) << build(o, sys, &plan).err.msg;
+  EXPECT_EQ(plan.keep, (std::vector<int>{0, 1, 2, 3, 3000}));
+  // Raising nofile must come before the moves that need the room.
+  EXPECT_EQ(plan.nofile_first, 1);
+  EXPECT_GT(plan.fd_program.temp_floor, 3000);
+
+  LaunchPlan lower;
+  o.rlimits = {"nofile=512"};
+  o.fds = {"3"};
+  ASSERT_TRUE(build(o, sys, &lower).ok);
+  EXPECT_EQ(lower.nofile_first, -1);
+}
+
+TEST(Plan, DryRunJson) {
+  testing::FakeSystem sys;
+  sys.open_fds = {0, 1, 2, 4};
+  LaunchPlan plan;
+  Options o;
+  o.command = {"sh", "-c", "a \"b\"\n"};
+  o.rlimits = {"nofile=100:200", "as=unlimited"};
+  o.fds = {"3=4"};
+  o.detach = true;
+  ASSERT_TRUE(build(o, sys, &plan).ok);
+  EXPECT_EQ(plan_to_json(plan),
+            "{\"program\":\"/usr/bin/sh\",\"argv\":[\"sh\",\"-c\",\"a \\\"b\\\"\\n\"],"
+            "\"mode\":\"detach\",\"rlimits\":[{\"name\":\"nofile\",\"soft\":100,\"hard\":200},"
+            "{\"name\":\"as\",\"soft\":\"unlimited\",\"hard\":\"unlimited\"}],"
+            "\"fds\":[{\"target\":3,\"source\":4}],\"close_fds\":true}\n");
+}
+
+}  // namespace
+}  // namespace boxjail
