@@ -1,1 +1,259 @@
+#include "harness.h"
+
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+namespace harness {
+namespace {
+
+constexpr int kTimeoutMs = 20000;
+
+[[noreturn]] void die(const char* what) {
+  dprintf(2, "harness: %s: %s\n", what, strerror(errno));
+  _exit(99);
+}
+
+// In the forked child: lay out exactly the descriptors the test asked for.
+[[noreturn]] void exec_child(const Spawn& s, int out_w, int err_w, const std::string& slave) {
+  if (s.pty) {
+    if (setsid() < 0) die("setsid");
+    int t = open(slave.c_str(), O_RDWR);  // becomes the controlling terminal
+    if (t < 0) die("open pty slave");
+    dup2(t, 0);
+    if (t != 0) close(t);
+  } else {
+    int n = open("/dev/null", O_RDONLY);
+    dup2(n, 0);
+    if (n != 0) close(n);
+  }
+  dup2(out_w, 1);
+  dup2(err_w, 2);
+  if (s.nofile_hard) {
+    rlimit r{s.nofile_hard, s.nofile_hard};
+    if (setrlimit(RLIMIT_NOFILE, &r) != 0) die("raise hard nofile");
+  }
+  if (s.scatter) {
+    rlimit r{};
+    getrlimit(RLIMIT_NOFILE, &r);
+    r.rlim_cur = r.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &r) != 0) die("raise soft nofile");
+  }
+  int top = 2;
+  for (const auto& [t, src] : s.fds) top = std::max(top, t);
+  std::vector<std::pair<int, int>> temps;
+  for (const auto& [t, src] : s.fds) {
+    int tmp = fcntl(src, F_DUPFD_CLOEXEC, top + 1);
+    if (tmp < 0) die("dup source");
+    temps.push_back({t, tmp});
+  }
+  // Everything else the test process had open vanishes at exec.
+  if (syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */) != 0) die("close_range");
+  for (const auto& [t, tmp] : temps)
+    if (dup2(tmp, t) < 0) die("dup2 target");
+  for (int fd : s.cloexec) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (s.scatter) {
+    rlimit r{};
+    getrlimit(RLIMIT_NOFILE, &r);
+    int limit = static_cast<int>(r.rlim_cur);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    std::vector<int> busy;
+    for (const auto& [t, tmp] : temps) busy.push_back(tmp);
+    for (int i = 0; i < s.scatter; ++i) {
+      // Evenly from 3 to limit - 1, the last one exactly at limit - 1.
+      int fd = 3 + static_cast<int>(static_cast<long>(limit - 4) * i / (s.scatter - 1));
+      if (s.fds.count(fd) || fd == null ||
+          std::find(busy.begin(), busy.end(), fd) != busy.end())
+        continue;
+      if (dup2(null, fd) < 0) die("scatter");
+    }
+  }
+  for (int sig : s.ignore) signal(sig, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (const auto& e : s.env) putenv(const_cast<char*>(e.c_str()));
+  std::vector<char*> argv;
+  for (const auto& a : s.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(argv[0], argv.data());
+  die("exec");
+}
+
+bool drain(int* fd, std::string* buf) {
+  char tmp[65536];
+  ssize_t n = read(*fd, tmp, sizeof tmp);
+  if (n > 0) {
+    buf->append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  if (n < 0 && errno == EINTR) return true;
+  close(*fd);
+  *fd = -1;
+  return false;
+}
+
+}  // namespace
+
+int Result::code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+int Result::signal() const { return WIFSIGNALED(status) ? WTERMSIG(status) : 0; }
+
+Proc::Proc(const Spawn& s) {
+  int o[2], e[2];
+  if (pipe2(o, O_CLOEXEC) || pipe2(e, O_CLOEXEC)) ADD_FAILURE() << "pipe";
+  std::string slave;
+  if (s.pty) {
+    master_ = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    grantpt(master_);
+    unlockpt(master_);
+    slave = ptsname(master_);
+  }
+  pid_ = fork();
+  if (pid_ == 0) exec_child(s, o[1], e[1], slave);
+  close(o[1]);
+  close(e[1]);
+  out_ = o[0];
+  err_ = e[0];
+}
+
+Proc::~Proc() {
+  if (!waited_ && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (out_ >= 0) close(out_);
+  if (err_ >= 0) close(err_);
+  if (master_ >= 0) close(master_);
+}
+
+std::string Proc::read_line() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  while (out_buf_.find('\n') == std::string::npos && out_ >= 0) {
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
+    if (left <= 0) {
+      ADD_FAILURE() << "timed out waiting for a line";
+      break;
+    }
+    pollfd p{out_, POLLIN, 0};
+    if (poll(&p, 1, left) > 0) drain(&out_, &out_buf_);
+  }
+  size_t nl = out_buf_.find('\n');
+  std::string line = out_buf_.substr(0, nl == std::string::npos ? out_buf_.size() : nl + 1);
+  out_buf_.erase(0, line.size());
+  return line;
+}
+
+bool Proc::wait_stopped() {
+  int status = 0;
+  for (int i = 0; i < kTimeoutMs / 10; ++i) {
+    pid_t r = waitpid(pid_, &status, WUNTRACED | WNOHANG);
+    if (r == pid_) return WIFSTOPPED(status);
+    usleep(10000);
+  }
+  return false;
+}
+
+Result Proc::wait() {
+  Result r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  while (out_ >= 0 || err_ >= 0) {
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
+    if (left <= 0) {
+      ADD_FAILURE() << "timed out; stdout so far: " << out_buf_ << " stderr: " << err_buf_;
+      kill(pid_, SIGKILL);
+      break;
+    }
+    pollfd p[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
+    if (poll(p, 2, left) <= 0) continue;
+    if (p[0].revents) drain(&out_, &out_buf_);
+    if (p[1].revents) drain(&err_, &err_buf_);
+  }
+  waitpid(pid_, &r.status, 0);
+  waited_ = true;
+  r.out = out_buf_;
+  r.err = err_buf_;
+  return r;
+}
+
+Result run(const Spawn& s) {
+  Proc p(s);
+  return p.wait();
+}
+
+Result boxjail(std::vector<std::string> args) {
+  Spawn s;
+  s.argv = {kBoxjail};
+  s.argv.insert(s.argv.end(), args.begin(), args.end());
+  return run(s);
+}
+
+nlohmann::json parse_probe(const std::string& out) {
+  size_t nl = out.find('\n');
+  try {
+    return nlohmann::json::parse(out.substr(0, nl));
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "probe output is not JSON: " << out;
+    return nlohmann::json::object();
+  }
+}
+
+std::vector<int> fd_numbers(const nlohmann::json& probe) {
+  std::vector<int> v;
+  for (const auto& f : probe.value("fds", nlohmann::json::array())) v.push_back(f["fd"].get<int>());
+  return v;
+}
+
+nlohmann::json fd_entry(const nlohmann::json& probe, int fd) {
+  for (const auto& f : probe.value("fds", nlohmann::json::array()))
+    if (f["fd"].get<int>() == fd) return f;
+  return nullptr;
+}
+
+ino_t inode_of(int fd) {
+  struct stat st {};
+  fstat(fd, &st);
+  return st.st_ino;
+}
+
+bool have_cap_sys_resource() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &hdr, data) != 0) return false;
+  return (data[0].effective & (1u << CAP_SYS_RESOURCE)) != 0;
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/boxjail-test-XXXXXX";
+  if (!mkdtemp(tmpl)) ADD_FAILURE() << "mkdtemp";
+  path = tmpl;
+}
+TempDir::~TempDir() { std::filesystem::remove_all(path); }
+
+const std::vector<std::vector<std::string>>& all_modes() {
+  static const std::vector<std::vector<std::string>> modes = {{}, {"--detach"}, {"--no-fork"}};
+  return modes;
+}
+
+std::string mode_label(const std::vector<std::string>& mode) {
+  return mode.empty() ? "default" : mode[0].substr(2);
+}
+
+}  // namespace harness

@@ -1,0 +1,90 @@
+// Runs the real boxjail binary as a user would, and reads what tests/probe
+// reports about the process it became.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace harness {
+
+const std::string kBoxjail = BOXJAIL_BIN;
+const std::string kProbe = PROBE_BIN;
+const std::string kSysdeny = SYSDENY_BIN;
+
+struct Spawn {
+  std::vector<std::string> argv;
+  /// Descriptors the command inherits: target number → descriptor in the
+  /// test process. Everything else but 0, 1, 2 is closed.
+  std::map<int, int> fds;
+  /// Targets that get FD_CLOEXEC set before exec.
+  std::vector<int> cloexec;
+  /// Descriptors spread from 3 up to this many (a dup of /dev/null each),
+  /// after raising the soft RLIMIT_NOFILE to the hard one; 0 for none.
+  int scatter = 0;
+  /// Raise the hard RLIMIT_NOFILE to this first (needs CAP_SYS_RESOURCE).
+  rlim_t nofile_hard = 0;
+  /// Signals ignored in the command (inherited SIG_IGN).
+  std::vector<int> ignore;
+  /// Run in a new session on the slave of a fresh pseudo-terminal, as a
+  /// shell's foreground job; `pty_master` is set.
+  bool pty = false;
+  std::vector<std::string> env;  // extra NAME=VALUE
+};
+
+struct Result {
+  int status = 0;  // raw wait status
+  int code() const;  // exit code, or -1 when killed
+  int signal() const;  // terminating signal, or 0
+  std::string out, err;
+};
+
+class Proc {
+ public:
+  explicit Proc(const Spawn& s);
+  ~Proc();
+  pid_t pid() const { return pid_; }
+  int pty_master() const { return master_; }
+  /// Reads stdout until it holds a full line (or EOF / 20 s).
+  std::string read_line();
+  /// Waits for the process (20 s, then SIGKILL and a failed test).
+  Result wait();
+  /// waitpid with WUNTRACED; true if stopped.
+  bool wait_stopped();
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1, err_ = -1, master_ = -1;
+  std::string out_buf_, err_buf_;
+  bool waited_ = false;
+};
+
+Result run(const Spawn& s);
+/// Shorthand: boxjail ARGS... with nothing special.
+Result boxjail(std::vector<std::string> args);
+nlohmann::json parse_probe(const std::string& out);
+
+/// The set of descriptor numbers the probe reported.
+std::vector<int> fd_numbers(const nlohmann::json& probe);
+/// The probe's entry for descriptor `fd`, or null.
+nlohmann::json fd_entry(const nlohmann::json& probe, int fd);
+
+ino_t inode_of(int fd);
+bool have_cap_sys_resource();
+
+/// A fresh temporary directory, removed by the destructor.
+struct TempDir {
+  TempDir();
+  ~TempDir();
+  std::string path;
+};
+
+/// The modes, as flags to put in front of PROGRAM.
+const std::vector<std::vector<std::string>>& all_modes();
+std::string mode_label(const std::vector<std::string>& mode);
+
+}  // namespace harness
