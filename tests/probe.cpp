@@ -100,6 +100,14 @@ int main(int argc, char** argv) {
   }
   // Everything is gathered before we open anything ourselves.
   std::vector<int> fds = open_fds();
+  const std::string sigblk = status_field("SigBlk");
+  if (wait_sig) {
+    // Block before reporting, so a signal sent once the report is read
+    // is always received by sigwait below.
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, nullptr);
+  }
   std::string j = "{\"argv\":[";
   for (int i = 0; i < argc; ++i) j += (i ? ",\"" : "\"") + esc(argv[i]) + "\"";
   j += "],\"pid\":" + std::to_string(getpid()) + ",\"ppid\":" + std::to_string(getppid()) +
@@ -139,7 +147,7 @@ int main(int argc, char** argv) {
          lim(r.rlim_max) + "]";
     first = false;
   }
-  j += "},\"sigblk\":\"" + status_field("SigBlk") + "\",\"sigign\":\"" +
+  j += "},\"sigblk\":\"" + sigblk + "\",\"sigign\":\"" +
        status_field("SigIgn") + "\"}\n";
 
   if (out) {
@@ -162,7 +170,6 @@ int main(int argc, char** argv) {
   if (wait_sig) {
     sigset_t all;
     sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, nullptr);
     int sig = 0;
     sigwait(&all, &sig);
     return 100 + sig;
