@@ -31,12 +31,26 @@ struct Runtime {
   size_t n_steps = 0;
 };
 
-// boxjail's own descriptors must not sit where a TARGET will be written.
-bool move_above(UniqueFd* fd, int floor) {
-  if (fd->get() >= floor) return true;
-  int moved = fcntl(fd->get(), F_DUPFD_CLOEXEC, floor);
-  if (moved < 0) return false;
-  fd->reset(moved);
+// boxjail's own descriptors (all close-on-exec) must not sit where a TARGET
+// will be written. Sources are no concern: they were open when the plan was
+// checked, so a descriptor opened since cannot have one's number. Moving
+// "above every target" is not an option: that may be beyond the soft
+// RLIMIT_NOFILE the parent runs with.
+bool avoid_targets(UniqueFd* fd, const LaunchPlan& plan) {
+  auto is_target = [&](int n) {
+    return std::binary_search(plan.keep.begin(), plan.keep.end(), n);
+  };
+  int start = 3;
+  while (is_target(fd->get())) {
+    int moved = fcntl(fd->get(), F_DUPFD_CLOEXEC, start);
+    if (moved < 0) return false;
+    if (is_target(moved)) {
+      close(moved);
+      start = moved + 1;
+      continue;
+    }
+    fd->reset(moved);
+  }
   return true;
 }
 
@@ -126,7 +140,8 @@ void finish(Runtime* rt) {
 int run_in_place(const LaunchPlan& plan, Runtime* rt) {
   // A private copy of stderr survives the descriptor steps (it is kept and
   // close-on-exec), so a failure can still be reported where the user looks.
-  UniqueFd err(fcntl(2, F_DUPFD_CLOEXEC, plan.fd_program.temp_floor));
+  UniqueFd err(fcntl(2, F_DUPFD_CLOEXEC, 3));
+  if (err.valid() && !avoid_targets(&err, plan)) err.reset();
   if (err.valid()) keep_fd(rt, err.get());
   finish(rt);
   StepFailure f = run_steps(rt->spec, rt->steps, rt->n_steps);
@@ -148,8 +163,7 @@ int launch(const LaunchPlan& plan) {
     return 125;
   }
   UniqueFd rd(p[0]), wr(p[1]);
-  const int floor = plan.fd_program.temp_floor;
-  if (!move_above(&rd, floor) || !move_above(&wr, floor)) {
+  if (!avoid_targets(&rd, plan) || !avoid_targets(&wr, plan)) {
     log::error(std::string("status pipe: ") + std::strerror(errno));
     return 125;
   }

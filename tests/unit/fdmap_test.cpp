@@ -198,6 +198,18 @@ TEST(FdRunner, RunsOnRealDescriptors) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+TEST(FdRunner, ClearsCloexecOnKeptDescriptor) {
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  FdProgram prog = plan_fd_moves({{fd, fd}});
+  size_t failed = 0;
+  ASSERT_EQ(run_fd_program(prog.steps.data(), prog.steps.size(), prog.temp_floor, nullptr,
+                           &failed),
+            0);
+  EXPECT_EQ(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+  close(fd);
+}
+
 // Each closing method on its own, in a forked child with descriptors
 // scattered up to the hard limit.
 class CloserTest : public ::testing::TestWithParam<CloseMethod> {};
