@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every flag in --help is documented in the man page and the README, and the
+# man page is mandoc -Tlint clean.
+set -euo pipefail
+boxjail=$1 src=$2
+fail=0
+if ! mandoc -Tlint -Wwarning "$src/man/boxjail.1"; then
+  echo "man/boxjail.1: mandoc -Tlint reported problems"; fail=1
+fi
+flags=$("$boxjail" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+[ -n "$flags" ] || { echo "no flags found in --help"; exit 1; }
+man=$(sed 's/\\-/-/g' "$src/man/boxjail.1")
+for f in $flags; do
+  grep -qF -- "$f" <<<"$man" || { echo "man page lacks $f"; fail=1; }
+  grep -qF -- "$f" "$src/README.md" || { echo "README lacks $f"; fail=1; }
+done
+echo "checked $(wc -w <<<"$flags") flags"
+exit $fail
