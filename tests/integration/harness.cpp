@@ -227,6 +227,25 @@ nlohmann::json fd_entry(const nlohmann::json& probe, int fd) {
   return nullptr;
 }
 
+std::string without_sanitizer_warnings(const std::string& err) {
+#ifdef BOXJAIL_SANITIZED
+  std::string out;
+  size_t pos = 0;
+  while (pos < err.size()) {
+    size_t nl = err.find('\n', pos);
+    std::string line = err.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos + 1);
+    pos = nl == std::string::npos ? err.size() : nl + 1;
+    bool noise = (line.rfind("==", 0) == 0 && line.find("==WARNING: ") != std::string::npos) ||
+                 line.rfind("False positive error reports may follow", 0) == 0 ||
+                 line.rfind("For details see https://github.com/google/sanitizers/", 0) == 0;
+    if (!noise) out += line;
+  }
+  return out;
+#else
+  return err;
+#endif
+}
+
 ino_t inode_of(int fd) {
   struct stat st {};
   fstat(fd, &st);

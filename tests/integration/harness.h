@@ -73,6 +73,10 @@ std::vector<int> fd_numbers(const nlohmann::json& probe);
 /// The probe's entry for descriptor `fd`, or null.
 nlohmann::json fd_entry(const nlohmann::json& probe, int fd);
 
+/// `err` less the warnings a sanitized boxjail prints where /proc is
+/// missing (an unsanitized build prints none, and nothing is removed).
+std::string without_sanitizer_warnings(const std::string& err);
+
 ino_t inode_of(int fd);
 bool have_cap_sys_resource();
 
