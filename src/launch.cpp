@@ -144,6 +144,7 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
   if (err.valid() && !avoid_targets(&err, plan)) err.reset();
   if (err.valid()) keep_fd(rt, err.get());
   finish(rt);
+  log::info("executing '" + plan.program + "' in place as pid " + std::to_string(getpid()));
   StepFailure f = run_steps(rt->spec, rt->steps, rt->n_steps);
   if (err.valid()) log::set_fd(err.get());
   log::error(describe_failure(plan, f));
@@ -222,6 +223,8 @@ int launch(const LaunchPlan& plan) {
     return 125;
   }
   // EOF: the status pipe was closed by a successful execve.
+  log::info("started '" + plan.program + "' as pid " + std::to_string(pid) + " (" +
+            mode_name(plan.mode) + ")");
   if (plan.mode == Mode::kDetach) return 0;
   supervise(pid, tty_fd);
 }

@@ -47,5 +47,10 @@ int main(int argc, char** argv) {
     write_all(1, plan_to_json(plan));
     return 0;
   }
+  if (log::level() <= log::Level::kDebug) {
+    std::string json = plan_to_json(plan);
+    json.pop_back();  // the newline
+    log::debug("plan: " + json);
+  }
   return launch(plan);
 }

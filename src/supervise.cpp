@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "boxjail/log.h"
 
 namespace boxjail {
 
@@ -38,6 +42,7 @@ void supervise(pid_t child, int tty_fd) {
     int sig = sigwaitinfo(&all, &info);
     if (sig < 0) continue;  // EINTR
     if (sig != SIGCHLD) {
+      log::debug("forwarding signal " + std::to_string(sig) + " to pid " + std::to_string(child));
       kill(child, sig);
       continue;
     }
@@ -48,6 +53,13 @@ void supervise(pid_t child, int tty_fd) {
       if (r <= 0) break;
       if (WIFEXITED(status) || WIFSIGNALED(status)) {
         if (tty_fd >= 0) tcsetpgrp(tty_fd, getpgrp());
+        if (WIFEXITED(status)) {
+          log::info("pid " + std::to_string(child) + " exited with status " +
+                    std::to_string(WEXITSTATUS(status)));
+        } else {
+          log::info("pid " + std::to_string(child) + " was killed by signal " +
+                    std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")");
+        }
         exit_like(status);
       }
       if (WIFSTOPPED(status) && tty_fd >= 0 && tcgetpgrp(tty_fd) == child) {

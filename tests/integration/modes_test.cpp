@@ -137,3 +137,24 @@ TEST(Modes, VersionAndHelp) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Logging, VerboseSaysWhatHappenedAndDefaultIsSilent) {
+  Result r = boxjail({"-v", kProbe, "--exit", "4"});
+  ASSERT_EQ(r.code(), 4);
+  auto pid = parse_probe(r.out)["pid"].get<int>();
+  EXPECT_EQ(r.err, "boxjail: started '" + kProbe + "' as pid " + std::to_string(pid) +
+                       " (supervise)\nboxjail: pid " + std::to_string(pid) +
+                       " exited with status 4\n");
+  r = boxjail({"-vv", "--no-fork", kProbe});
+  EXPECT_NE(r.err.find("boxjail: plan: {\"program\":\"" + kProbe + "\""), std::string::npos)
+      << r.err;
+  for (const auto& flag : {"-q", "--log-level=error"}) {
+    r = boxjail({flag, kProbe, "--exit", "4"});
+    EXPECT_EQ(r.code(), 4);
+    EXPECT_EQ(r.err, "");
+  }
+}
+
+}  // namespace
