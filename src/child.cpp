@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace boxjail {
@@ -13,6 +15,13 @@ int step_session(const ChildSpec& s, int32_t*) noexcept {
   // SIGTTOU is blocked here (the parent blocked everything before fork), so
   // a background process group may take the terminal.
   if (s.tty_fd >= 0 && tcsetpgrp(s.tty_fd, getpid()) != 0) return errno;
+  return 0;
+}
+
+int step_parent_death(const ChildSpec& s, int32_t*) noexcept {
+  if (prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(s.die_signal)) != 0) return errno;
+  // The parent may have died before the prctl: then nobody will send it.
+  if (getppid() != s.expected_ppid) kill(getpid(), s.die_signal);
   return 0;
 }
 
@@ -50,6 +59,30 @@ int step_rlimits(const ChildSpec& s, int32_t* detail) noexcept {
   return 0;
 }
 
+// Writes the decimal pid after "LISTEN_PID=": no allocation, no stdio.
+int step_environ(const ChildSpec& s, int32_t*) noexcept {
+  const size_t prefix = 11;  // strlen("LISTEN_PID=")
+  char digits[16];
+  size_t n = 0;
+  for (unsigned long v = static_cast<unsigned long>(getpid()); n == 0 || v; v /= 10)
+    digits[n++] = static_cast<char>('0' + v % 10);
+  if (prefix + n + 1 > s.listen_pid_size) return ENAMETOOLONG;
+  for (size_t i = 0; i < n; ++i) s.listen_pid[prefix + i] = digits[n - 1 - i];
+  s.listen_pid[prefix + n] = '\0';
+  return 0;
+}
+
+int step_report(const ChildSpec& s, int32_t*) noexcept {
+  size_t done = 0;
+  while (done < s.report_len) {
+    ssize_t w = write(s.report_fd, s.report + done, s.report_len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return errno;
+    done += static_cast<size_t>(w);
+  }
+  return 0;
+}
+
 int step_signals(const ChildSpec& s, int32_t*) noexcept {
   if (s.sigchld && sigaction(SIGCHLD, s.sigchld, nullptr) != 0) return errno;
   if (s.sigmask && sigprocmask(SIG_SETMASK, s.sigmask, nullptr) != 0) return errno;
@@ -66,6 +99,9 @@ int step_exec(const ChildSpec& s, int32_t*) noexcept {
 const char* step_name(Step s) {
   switch (s) {
     case Step::kSession: return "session";
+    case Step::kParentDeath: return "die-with-parent";
+    case Step::kEnviron: return "environment";
+    case Step::kReport: return "status report";
     case Step::kNofileEarly: return "rlimits";
     case Step::kFdMoves: return "descriptors";
     case Step::kCloseFds: return "close descriptors";
@@ -79,12 +115,15 @@ const char* step_name(Step s) {
 size_t build_step_list(const ChildSpec& s, ChildStep (&out)[kMaxSteps]) {
   size_t n = 0;
   if (s.session != SessionKind::kNone) out[n++] = {Step::kSession, step_session};
+  if (s.die_signal) out[n++] = {Step::kParentDeath, step_parent_death};
   if (s.nofile_first >= 0) out[n++] = {Step::kNofileEarly, step_nofile_early};
   if (s.n_fd_steps > 0) out[n++] = {Step::kFdMoves, step_fd_moves};
   if (s.close_fds) out[n++] = {Step::kCloseFds, step_close_fds};
   if (s.n_rlimits > static_cast<size_t>(s.nofile_first >= 0 ? 1 : 0))
     out[n++] = {Step::kRlimits, step_rlimits};
+  if (s.listen_pid) out[n++] = {Step::kEnviron, step_environ};
   if (s.sigmask || s.sigchld) out[n++] = {Step::kSignals, step_signals};
+  if (s.report) out[n++] = {Step::kReport, step_report};
   out[n++] = {Step::kExec, step_exec};
   return n;
 }

@@ -25,6 +25,21 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
                               "Start PROGRAM in a new session and exit once it runs");
   app.add_flag("--no-fork", o.no_fork,
                               "Apply the plan to boxjail itself and exec PROGRAM in place");
+  app.add_option("-p,--pidfile", o.pidfile,
+                 "Write PROGRAM's pid and start time to PATH, atomically")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+  app.add_option("--check-pidfile", o.check_pidfile,
+                 "Exit 0 and print the pid if PATH names a live process, else 1")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+  app.add_option("--status-fd", o.status_fd,
+                 "Write JSON lines about PROGRAM's start and end to descriptor N")
+      ->type_name("N")
+      ->allow_extra_args(false);
+  app.add_flag("--die-with-parent{KILL}", o.die_with_parent,
+               "PROGRAM gets SIGNAL (default KILL) when boxjail's parent dies; "
+               "a signal is given as --die-with-parent=SIGNAL");
   app.add_flag("--dry-run", o.dry_run, "Print the launch plan as JSON and exit");
   app.add_flag("-v,--verbose", o.verbose, "More log output (repeatable)");
   app.add_flag("-q,--quiet", o.quiet, "Log errors only");

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +13,9 @@
 #include <vector>
 
 #include "boxjail/child.h"
+#include "boxjail/io.h"
 #include "boxjail/log.h"
+#include "boxjail/pidfile.h"
 #include "boxjail/supervise.h"
 #include "boxjail/unique_fd.h"
 
@@ -24,6 +27,8 @@ struct Runtime {
   std::vector<ChildRlimit> rlimits;
   std::vector<int> temps;
   std::vector<int> keep;
+  std::vector<char*> env;
+  char listen_pid[32] = {};
   sigset_t orig_mask{};
   struct sigaction orig_chld {};
   ChildSpec spec;
@@ -115,6 +120,7 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   for (const auto& r : plan.rlimits) rt->rlimits.push_back({r.resource, r.value});
   rt->temps.assign(static_cast<size_t>(plan.fd_program.temp_count), -1);
   rt->keep = plan.keep;
+  rt->env = plan.env;
   ChildSpec& s = rt->spec;
   s.rlimits = rt->rlimits.data();
   s.n_rlimits = rt->rlimits.size();
@@ -125,9 +131,17 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   s.temps = rt->temps.data();
   s.close_fds = plan.close_fds;
   s.close_method = plan.close_method;
+  s.die_signal = plan.die_signal;
+  if (plan.listen_pid_index >= 0) {
+    // The child writes its own pid after the prefix.
+    std::memcpy(rt->listen_pid, "LISTEN_PID=", 12);
+    rt->env[static_cast<size_t>(plan.listen_pid_index)] = rt->listen_pid;
+    s.listen_pid = rt->listen_pid;
+    s.listen_pid_size = sizeof rt->listen_pid;
+  }
   s.path = plan.path.c_str();
   s.argv = plan.argv.data();
-  s.envp = plan.envp;
+  s.envp = rt->env.data();
 }
 
 // Called last: `keep` must be complete, since the spec points into it.
@@ -137,16 +151,77 @@ void finish(Runtime* rt) {
   rt->n_steps = build_step_list(rt->spec, rt->steps);
 }
 
+std::string start_line(const PidRecord& r) {
+  return "{\"child-pid\": " + std::to_string(r.pid) +
+         ", \"start-time\": " + std::to_string(r.start_time) + "}\n";
+}
+
+std::string end_line(int status) {
+  if (WIFEXITED(status)) return "{\"exit-code\": " + std::to_string(WEXITSTATUS(status)) + "}\n";
+  return "{\"signal\": " + std::to_string(WTERMSIG(status)) +
+         ", \"core-dumped\": " + (WCOREDUMP(status) ? "true" : "false") + "}\n";
+}
+
+// Checks and locks the PID file and creates its temporary, all before
+// anything is started. Its descriptors are kept off --fd targets.
+bool open_pidfile(const LaunchPlan& plan, PidFile* pf) {
+  std::string err, stale;
+  if (!pf->open(plan.pidfile, &err) || !pf->lock_and_check(&err, &stale) ||
+      !pf->prepare(&err)) {
+    log::error(err);
+    return false;
+  }
+  if (!stale.empty()) log::info("replacing stale pid file " + plan.pidfile + ": " + stale);
+  for (UniqueFd* fd : {pf->dir_fd(), pf->lock_fd(), pf->tmp_fd()}) {
+    if (!avoid_targets(fd, plan)) {
+      log::error("--pidfile " + plan.pidfile + ": " + std::strerror(errno));
+      return false;
+    }
+  }
+  return true;
+}
+
 int run_in_place(const LaunchPlan& plan, Runtime* rt) {
   // A private copy of stderr survives the descriptor steps (it is kept and
   // close-on-exec), so a failure can still be reported where the user looks.
   UniqueFd err(fcntl(2, F_DUPFD_CLOEXEC, 3));
   if (err.valid() && !avoid_targets(&err, plan)) err.reset();
   if (err.valid()) keep_fd(rt, err.get());
+
+  rt->spec.expected_ppid = plan.parent_pid;
+  PidRecord self{getpid(), 0};
+  read_start_time(self.pid, &self.start_time);
+  PidFile pf;
+  if (!plan.pidfile.empty()) {
+    // We become PROGRAM, so the record goes in before exec; it is removed
+    // again if a step fails.
+    std::string msg;
+    if (!open_pidfile(plan, &pf)) return 125;
+    if (!pf.commit(self, &msg)) {
+      log::error(msg);
+      return 125;
+    }
+    pf.release();
+    // Kept (it is close-on-exec) so a failed step can still remove the record.
+    keep_fd(rt, pf.dir_fd()->get());
+  }
+  std::string report;
+  if (plan.status_fd >= 0) {
+    report = start_line(self);
+    rt->spec.report_fd = plan.status_fd;
+    rt->spec.report = report.data();
+    rt->spec.report_len = report.size();
+    fcntl(plan.status_fd, F_SETFD, FD_CLOEXEC);
+    keep_fd(rt, plan.status_fd);
+  }
   finish(rt);
-  log::info("executing '" + plan.program + "' in place as pid " + std::to_string(getpid()));
+  log::info("executing '" + plan.program + "' in place as pid " + std::to_string(self.pid));
   StepFailure f = run_steps(rt->spec, rt->steps, rt->n_steps);
   if (err.valid()) log::set_fd(err.get());
+  if (!plan.pidfile.empty()) {
+    std::string msg;
+    pf.remove_if_holds(self, &msg);
+  }
   log::error(describe_failure(plan, f));
   return exit_code_for(f);
 }
@@ -170,6 +245,12 @@ int launch(const LaunchPlan& plan) {
   }
   keep_fd(&rt, wr.get());
 
+  PidFile pf;
+  if (!plan.pidfile.empty() && !open_pidfile(plan, &pf)) return 125;
+  // The launcher's status descriptor is boxjail's alone: close-on-exec, and
+  // not kept, so the child closes it even with --keep-fds.
+  if (plan.status_fd >= 0) fcntl(plan.status_fd, F_SETFD, FD_CLOEXEC);
+
   int tty_fd = -1;
   if (plan.mode == Mode::kSupervise) {
     rt.spec.session = SessionKind::kProcessGroup;
@@ -189,6 +270,14 @@ int launch(const LaunchPlan& plan) {
     sigaction(SIGCHLD, &dfl, &rt.orig_chld);
     if (rt.orig_chld.sa_handler == SIG_IGN || (rt.orig_chld.sa_flags & SA_NOCLDWAIT))
       rt.spec.sigchld = &rt.orig_chld;
+    if (plan.die_signal) {
+      // The supervisor follows its own parent; PROGRAM follows the
+      // supervisor. A signal that is not SIGKILL reaches the supervisor
+      // blocked and is forwarded like any other.
+      prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(plan.die_signal));
+      if (getppid() != plan.parent_pid) kill(getpid(), plan.die_signal);
+      rt.spec.expected_ppid = getpid();
+    }
   } else {
     rt.spec.session = SessionKind::kNewSession;
   }
@@ -223,10 +312,40 @@ int launch(const LaunchPlan& plan) {
     return 125;
   }
   // EOF: the status pipe was closed by a successful execve.
+  PidRecord rec{pid, 0};
+  read_start_time(pid, &rec.start_time);
+  if (!plan.pidfile.empty()) {
+    std::string msg;
+    if (!pf.commit(rec, &msg)) {
+      // The record was asked for and cannot be written: do not leave an
+      // untracked PROGRAM running.
+      kill(pid, SIGKILL);
+      while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      if (tty_fd >= 0) tcsetpgrp(tty_fd, getpgrp());
+      log::error(msg + "; stopped PROGRAM");
+      return 125;
+    }
+    pf.release();
+  }
+  if (plan.status_fd >= 0 && !write_all_quietly(plan.status_fd, start_line(rec)))
+    log::warn("--status-fd " + std::to_string(plan.status_fd) + ": " + std::strerror(errno));
   log::info("started '" + plan.program + "' as pid " + std::to_string(pid) + " (" +
             mode_name(plan.mode) + ")");
-  if (plan.mode == Mode::kDetach) return 0;
-  supervise(pid, tty_fd);
+  if (plan.mode == Mode::kDetach) {
+    if (plan.status_fd >= 0) close(plan.status_fd);
+    return 0;
+  }
+  int status = supervise(pid, tty_fd);
+  if (plan.status_fd >= 0) {
+    write_all_quietly(plan.status_fd, end_line(status));
+    close(plan.status_fd);
+  }
+  if (!plan.pidfile.empty()) {
+    std::string msg;
+    if (!pf.remove_if_holds(rec, &msg)) log::warn(msg);
+  }
+  exit_like(status);
 }
 
 }  // namespace boxjail

@@ -1,5 +1,7 @@
 #include "boxjail/log.h"
 
+#include "boxjail/io.h"
+
 #include <unistd.h>
 
 #include <memory>
@@ -21,14 +23,7 @@ class FdSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t buf;
     formatter_->format(msg, buf);
-    const char* p = buf.data();
-    size_t left = buf.size();
-    while (left > 0) {
-      ssize_t n = ::write(g_fd, p, left);
-      if (n <= 0) break;
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
+    write_all_quietly(g_fd, std::string_view(buf.data(), buf.size()));
   }
   void flush_() override {}
 };

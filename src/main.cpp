@@ -5,23 +5,16 @@
 #include <string>
 
 #include "boxjail/cli.h"
+#include "boxjail/io.h"
 #include "boxjail/launch.h"
 #include "boxjail/log.h"
+#include "boxjail/pidfile.h"
 #include "boxjail/plan.h"
 #include "boxjail/sysfacts.h"
 
 namespace {
 
-void write_all(int fd, const std::string& s) {
-  const char* p = s.data();
-  size_t left = s.size();
-  while (left > 0) {
-    ssize_t n = write(fd, p, left);
-    if (n <= 0) return;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-}
+void write_all(int fd, const std::string& s) { boxjail::write_all_quietly(fd, s); }
 
 }  // namespace
 
@@ -33,6 +26,17 @@ int main(int argc, char** argv) {
     if (cli.exit_code != 0) log::error(cli.err);
     write_all(1, cli.out);
     return cli.exit_code;
+  }
+  if (!opts.check_pidfile.empty()) {
+    if (!opts.command.empty()) {
+      log::error("--check-pidfile takes no PROGRAM");
+      return 125;
+    }
+    std::string out, err;
+    int rc = check_pidfile(opts.check_pidfile, &out, &err);
+    if (rc == 125) log::error(err);
+    write_all(1, out);
+    return rc;
   }
   RealSystemFacts sys;
   LaunchPlan plan;

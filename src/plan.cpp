@@ -6,6 +6,8 @@
 
 #include "boxjail/exec_path.h"
 #include "boxjail/numparse.h"
+#include "boxjail/pidfile.h"
+#include "boxjail/signames.h"
 
 namespace boxjail {
 namespace {
@@ -35,6 +37,18 @@ bool check_modes(const Options& o, LaunchPlan* plan, PlanError* err) {
     plan->log_level = log::Level::kInfo;
   } else if (o.verbose >= 2) {
     plan->log_level = log::Level::kDebug;
+  }
+  if (!o.die_with_parent.empty()) {
+    if (o.detach)
+      return fail(err, "--die-with-parent cannot be combined with --detach (boxjail's parent "
+                       "is gone as soon as PROGRAM runs)");
+    if (!parse_signal(o.die_with_parent, &plan->die_signal))
+      return fail(err, "--die-with-parent=" + o.die_with_parent + ": unknown signal '" +
+                           o.die_with_parent + "' (use a name such as KILL or TERM, or a number)");
+  }
+  if (!o.pidfile.empty()) {
+    std::string msg;
+    if (!absolute_pidfile_path(o.pidfile, &plan->pidfile, &msg)) return fail(err, msg);
   }
   return true;
 }
@@ -73,6 +87,56 @@ bool parse_fd_side(std::string_view text, const std::string& spec, int* out,
   if (e != NumError::kOk)
     return fail(err, "--fd " + spec + ": " + num_error_text(e) + " '" +
                          std::string(text) + "' (expected TARGET=SOURCE or N)");
+  return true;
+}
+
+const char* env_value(char** envp, std::string_view name) {
+  for (char** e = envp; e && *e; ++e) {
+    std::string_view kv(*e);
+    if (kv.size() > name.size() && kv.substr(0, name.size()) == name && kv[name.size()] == '=')
+      return *e + name.size() + 1;
+  }
+  return nullptr;
+}
+
+// systemd socket activation: when LISTEN_PID names boxjail, descriptors
+// 3 .. 3+LISTEN_FDS-1 belong to PROGRAM and are kept where they are.
+bool check_socket_activation(SystemFacts& sys, LaunchPlan* plan, std::vector<FdMapping>* maps,
+                             PlanError* err) {
+  const char* listen_pid = env_value(plan->env.data(), "LISTEN_PID");
+  int pid = 0;
+  if (!listen_pid || parse_fd_number(listen_pid, &pid) != NumError::kOk || pid != sys.pid())
+    return true;
+  plan->socket_activation = true;
+  const char* fds = env_value(plan->env.data(), "LISTEN_FDS");
+  int n = 0;
+  if (fds && parse_fd_number(fds, &n) != NumError::kOk)
+    return fail(err, std::string("LISTEN_FDS=") + fds + ": not a number");
+  if (n > 65536) return fail(err, std::string("LISTEN_FDS=") + fds + ": too many descriptors");
+  plan->listen_fds = n;
+  for (int fd = 3; fd < 3 + n; ++fd) {
+    if (!sys.fd_is_open(fd))
+      return fail(err, "LISTEN_FDS=" + std::to_string(n) + " but descriptor " +
+                           std::to_string(fd) + " is not open");
+    bool named = false;
+    for (const auto& r : plan->fds) {
+      if (r.map.target != fd) continue;
+      if (r.map.source != fd)
+        return fail(err, "--fd " + r.spec + " would replace socket-activation descriptor " +
+                             std::to_string(fd) + " (LISTEN_FDS=" + std::to_string(n) +
+                             "); use a target from " + std::to_string(3 + n) + " up");
+      named = true;
+    }
+    if (!named) maps->push_back({fd, fd});
+  }
+  if (plan->mode != Mode::kNoFork) {
+    for (size_t i = 0; plan->env[i]; ++i) {
+      if (std::string_view(plan->env[i]).substr(0, 11) == "LISTEN_PID=") {
+        plan->listen_pid_index = static_cast<int>(i);
+        break;
+      }
+    }
+  }
   return true;
 }
 
@@ -120,6 +184,30 @@ bool check_fds(const Options& o, SystemFacts& sys, LaunchPlan* plan,
     maps.push_back(r.map);
     plan->fds.push_back(std::move(r));
   }
+  if (!check_socket_activation(sys, plan, &maps, err)) return false;
+  if (!o.status_fd.empty()) {
+    int n = -1;
+    if (!parse_fd_side(o.status_fd, "", &n, err)) {
+      err->msg = "--status-fd " + o.status_fd + ": not a descriptor number";
+      return false;
+    }
+    if (n <= 2)
+      return fail(err, "--status-fd " + o.status_fd +
+                           ": descriptors 0, 1 and 2 are PROGRAM's; use one from 3 up");
+    if (!sys.fd_is_open(n))
+      return fail(err, "--status-fd " + o.status_fd + ": descriptor " + o.status_fd +
+                           " is not open in boxjail");
+    for (const auto& r : plan->fds) {
+      if (r.map.target == n || r.map.source == n)
+        return fail(err, "--status-fd " + o.status_fd + " cannot be combined with --fd " +
+                             r.spec + ": PROGRAM would inherit the status descriptor");
+    }
+    if (plan->socket_activation && n < 3 + plan->listen_fds)
+      return fail(err, "--status-fd " + o.status_fd +
+                           " is a socket-activation descriptor (LISTEN_FDS=" +
+                           std::to_string(plan->listen_fds) + ")");
+    plan->status_fd = n;
+  }
   plan->fd_program = plan_fd_moves(maps);
   plan->keep = {0, 1, 2};
   for (const auto& m : maps) plan->keep.push_back(m.target);
@@ -128,8 +216,8 @@ bool check_fds(const Options& o, SystemFacts& sys, LaunchPlan* plan,
   return true;
 }
 
-bool check_program(const Options& o, const char* path_env, char** envp,
-                   LaunchPlan* plan, PlanError* err) {
+bool check_program(const Options& o, const char* path_env, LaunchPlan* plan,
+                   PlanError* err) {
   if (o.command.empty())
     return fail(err, "missing PROGRAM (usage: boxjail [OPTIONS] [--] PROGRAM [ARGS...])");
   plan->program = o.command[0];
@@ -142,7 +230,6 @@ bool check_program(const Options& o, const char* path_env, char** envp,
   plan->argv.reserve(plan->args.size() + 1);
   for (auto& a : plan->args) plan->argv.push_back(a.data());
   plan->argv.push_back(nullptr);
-  plan->envp = envp;
   return true;
 }
 
@@ -191,9 +278,12 @@ const char* mode_name(Mode m) {
 
 bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
                 char** envp, LaunchPlan* plan, PlanError* err) {
+  plan->parent_pid = sys.parent_pid();
+  for (char** e = envp; e && *e; ++e) plan->env.push_back(*e);
+  plan->env.push_back(nullptr);
   return check_modes(opts, plan, err) && check_rlimits(opts, sys, plan, err) &&
          check_fds(opts, sys, plan, err) &&
-         check_program(opts, path_env, envp, plan, err);
+         check_program(opts, path_env, plan, err);
 }
 
 std::string plan_to_json(const LaunchPlan& plan) {
@@ -226,6 +316,20 @@ std::string plan_to_json(const LaunchPlan& plan) {
   }
   j += "],\"close_fds\":";
   j += plan.close_fds ? "true" : "false";
+  j += ",\"pidfile\":";
+  if (plan.pidfile.empty()) {
+    j += "null";
+  } else {
+    json_string(&j, plan.pidfile);
+  }
+  j += ",\"status_fd\":" + (plan.status_fd < 0 ? std::string("null") : std::to_string(plan.status_fd));
+  j += ",\"die_with_parent\":";
+  if (plan.die_signal) {
+    json_string(&j, signal_name(plan.die_signal));
+  } else {
+    j += "null";
+  }
+  j += ",\"listen_fds\":" + (plan.socket_activation ? std::to_string(plan.listen_fds) : std::string("null"));
   j += "}\n";
   return j;
 }

@@ -34,7 +34,7 @@ void exit_like(int status) {
   _exit(125);
 }
 
-void supervise(pid_t child, int tty_fd) {
+int supervise(pid_t child, int tty_fd) {
   sigset_t all;
   sigfillset(&all);
   for (;;) {
@@ -60,7 +60,7 @@ void supervise(pid_t child, int tty_fd) {
           log::info("pid " + std::to_string(child) + " was killed by signal " +
                     std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")");
         }
-        exit_like(status);
+        return status;
       }
       if (WIFSTOPPED(status) && tty_fd >= 0 && tcgetpgrp(tty_fd) == child) {
         // The child was stopped from the terminal (Ctrl-Z). Take the

@@ -48,5 +48,7 @@ uint64_t RealSystemFacts::nr_open() {
 }
 
 bool RealSystemFacts::fd_is_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+pid_t RealSystemFacts::pid() { return getpid(); }
+pid_t RealSystemFacts::parent_pid() { return getppid(); }
 
 }  // namespace boxjail

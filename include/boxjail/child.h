@@ -12,19 +12,26 @@
 //   1. kSession     default mode: setpgid(0, 0), then tcsetpgrp() when
 //                   boxjail is in the foreground of a terminal;
 //                   --detach: setsid(); --no-fork: nothing.
+//   2. kParentDeath --die-with-parent: PR_SET_PDEATHSIG, then the getppid()
+//                   check for a parent that died before the prctl.
 //      (cgroup join goes here)
-//   2. kNofileEarly raise RLIMIT_NOFILE first when --rlimit nofile raises
+//   3. kNofileEarly raise RLIMIT_NOFILE first when --rlimit nofile raises
 //                   the soft limit, so the descriptor moves have the room.
-//   3. kFdMoves     the --fd parallel assignment (fdmap.h).
-//   4. kCloseFds    close every descriptor >= 3 not kept (unless --keep-fds).
-//   5. kRlimits     setrlimit() for each --rlimit, in command-line order.
-//      (identity, no_new_privs, Landlock and seccomp go here, seccomp last)
-//   6. kSignals     restore the signal mask and SIGCHLD disposition that
+//   4. kFdMoves     the --fd parallel assignment (fdmap.h).
+//   5. kCloseFds    close every descriptor >= 3 not kept (unless --keep-fds).
+//   6. kRlimits     setrlimit() for each --rlimit, in command-line order.
+//      (identity goes here; it clears the parent-death signal, so that step
+//      must set it again; then no_new_privs, Landlock and seccomp, last)
+//   7. kEnviron     socket activation: LISTEN_PID=<own pid> into the buffer
+//                   the parent prepared.
+//   8. kSignals     restore the signal mask and SIGCHLD disposition that
 //                   boxjail inherited.
-//   7. kExec        execve().
+//   9. kReport      --no-fork with --status-fd: write the prepared line.
+//  10. kExec        execve().
 #pragma once
 
 #include <signal.h>
+#include <sys/types.h>
 #include <sys/resource.h>
 
 #include <cstddef>
@@ -36,11 +43,14 @@ namespace boxjail {
 
 enum class Step : int32_t {
   kSession = 1,
+  kParentDeath,
   kNofileEarly,
   kFdMoves,
   kCloseFds,
   kRlimits,
+  kEnviron,
   kSignals,
+  kReport,
   kExec,
 };
 
@@ -66,6 +76,9 @@ struct ChildSpec {
   SessionKind session = SessionKind::kNone;
   int tty_fd = -1;  // hand this terminal to the new process group
 
+  int die_signal = 0;       // PR_SET_PDEATHSIG, or 0
+  pid_t expected_ppid = 0;  // the parent whose death it is about
+
   const ChildRlimit* rlimits = nullptr;
   size_t n_rlimits = 0;
   int nofile_first = -1;  // index into rlimits applied in kNofileEarly
@@ -82,6 +95,13 @@ struct ChildSpec {
 
   const sigset_t* sigmask = nullptr;           // restored in kSignals
   const struct sigaction* sigchld = nullptr;   // restored in kSignals, if set
+
+  char* listen_pid = nullptr;  // "LISTEN_PID=" followed by room for digits
+  size_t listen_pid_size = 0;   // of the whole buffer
+
+  int report_fd = -1;           // kReport writes report[0..report_len)
+  const char* report = nullptr;
+  size_t report_len = 0;
 
   const char* path = nullptr;
   char* const* argv = nullptr;

@@ -18,6 +18,10 @@ struct Options {
   int verbose = 0;
   bool quiet = false;
   std::string log_level;             // empty when not given
+  std::string pidfile;               // --pidfile PATH
+  std::string check_pidfile;         // --check-pidfile PATH
+  std::string status_fd;             // --status-fd N, empty when not given
+  std::string die_with_parent;       // --die-with-parent[=SIGNAL], empty when not given
   std::vector<std::string> command;  // PROGRAM ARGS...
 };
 

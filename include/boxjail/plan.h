@@ -39,7 +39,21 @@ struct LaunchPlan {
   std::string path;               // resolved, passed to execve
   std::vector<std::string> args;  // argv strings; args[0] == program
   std::vector<char*> argv;        // args as char*, nullptr-terminated
-  char** envp = nullptr;          // the environment PROGRAM gets
+  /// The environment PROGRAM gets: boxjail's own, nullptr-terminated. The
+  /// strings are not owned; they live as long as the process.
+  std::vector<char*> env;
+
+  pid_t parent_pid = 0;           // boxjail's parent when it started
+  std::string pidfile;            // absolute; empty without --pidfile
+  int status_fd = -1;             // --status-fd, or -1
+  int die_signal = 0;             // --die-with-parent, or 0
+
+  /// Socket activation: when LISTEN_PID names boxjail, descriptors 3 to
+  /// 3 + listen_fds - 1 are kept, and (in the forking modes) env entry
+  /// listen_pid_index is rewritten with the child's pid.
+  bool socket_activation = false;
+  int listen_fds = 0;
+  int listen_pid_index = -1;
 
   std::vector<RlimitSetting> rlimits;
   /// Index into rlimits of a nofile setting that raises the soft limit, and

@@ -6,16 +6,16 @@
 
 namespace boxjail {
 
-/// Forwards every signal boxjail receives (except SIGCHLD) to `child`, waits
-/// for it, and ends boxjail with the same status: exit(code), or death by
-/// the same signal (core dumps off), falling back to 128+N. When `tty_fd` is
+/// Forwards every signal boxjail receives (except SIGCHLD) to `child` until
+/// it ends, and returns its wait status (pass it to exit_like()). When `tty_fd` is
 /// a terminal whose foreground boxjail handed to the child, job control is
 /// relayed: a stopped child stops boxjail, and `fg` hands the terminal back.
 ///
 /// Precondition: every signal is blocked in the calling thread.
-[[noreturn]] void supervise(pid_t child, int tty_fd);
+int supervise(pid_t child, int tty_fd);
 
-/// Ends the process with `status` as returned by waitpid().
+/// Ends the process with `status` as returned by waitpid(): exit(code), or
+/// death by the same signal (core dumps off), falling back to 128+N.
 [[noreturn]] void exit_like(int status);
 
 }  // namespace boxjail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include <cstdint>
 
@@ -19,6 +20,9 @@ class SystemFacts {
   virtual uint64_t nr_open() = 0;
   /// Whether descriptor `fd` is open in this process.
   virtual bool fd_is_open(int fd) = 0;
+  /// getpid() and getppid().
+  virtual pid_t pid() = 0;
+  virtual pid_t parent_pid() = 0;
 };
 
 /// Answers from the real process, reading each fact at most once.
@@ -28,6 +32,8 @@ class RealSystemFacts final : public SystemFacts {
   bool has_cap_sys_resource() override;
   uint64_t nr_open() override;
   bool fd_is_open(int fd) override;
+  pid_t pid() override;
+  pid_t parent_pid() override;
 
  private:
   int cap_ = -1;

@@ -20,6 +20,8 @@ class FakeSystem final : public SystemFacts {
   bool has_cap_sys_resource() override { return cap; }
   uint64_t nr_open() override { return nr_open_value; }
   bool fd_is_open(int fd) override { return open_fds.count(fd) != 0; }
+  pid_t pid() override { return 4242; }
+  pid_t parent_pid() override { return 4000; }
 
   std::map<int, rlimit> limits;
   bool cap = false;

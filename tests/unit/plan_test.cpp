@@ -1,6 +1,7 @@
 #include "boxjail/plan.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "fake_system.h"
 
@@ -164,7 +165,110 @@ TEST(Plan, DryRunJson) {
             "{\"program\":\"/usr/bin/sh\",\"argv\":[\"sh\",\"-c\",\"a \\\"b\\\"\\n\"],"
             "\"mode\":\"detach\",\"rlimits\":[{\"name\":\"nofile\",\"soft\":100,\"hard\":200},"
             "{\"name\":\"as\",\"soft\":\"unlimited\",\"hard\":\"unlimited\"}],"
-            "\"fds\":[{\"target\":3,\"source\":4}],\"close_fds\":true}\n");
+            "\"fds\":[{\"target\":3,\"source\":4}],\"close_fds\":true,\"pidfile\":null,"
+            "\"status_fd\":null,\"die_with_parent\":null,\"listen_fds\":null}\n");
+
+  LaunchPlan more;
+  o = {};
+  o.command = {"/bin/true"};
+  o.pidfile = "/run/box1.pid";
+  o.status_fd = "4";
+  o.die_with_parent = "term";
+  ASSERT_TRUE(build(o, sys, &more).ok);
+  std::string j = plan_to_json(more);
+  EXPECT_NE(j.find("\"pidfile\":\"/run/box1.pid\",\"status_fd\":4,"
+                   "\"die_with_parent\":\"SIGTERM\",\"listen_fds\":null}"),
+            std::string::npos)
+      << j;
+}
+
+TEST(Plan, PidfileStatusFdAndDieWithParent) {
+  testing::FakeSystem sys;
+  sys.open_fds = {0, 1, 2, 3, 4};
+  const std::pair<Options, std::string> cases[] = {
+      {{.detach = true, .die_with_parent = "KILL"},
+       "--die-with-parent cannot be combined with --detach (boxjail's parent is gone as soon "
+       "as PROGRAM runs)"},
+      {{.die_with_parent = "NOPE"},
+       "--die-with-parent=NOPE: unknown signal 'NOPE' (use a name such as KILL or TERM, or a "
+       "number)"},
+      {{.die_with_parent = "0"},
+       "--die-with-parent=0: unknown signal '0' (use a name such as KILL or TERM, or a number)"},
+      {{.status_fd = "1"},
+       "--status-fd 1: descriptors 0, 1 and 2 are PROGRAM's; use one from 3 up"},
+      {{.status_fd = "9"}, "--status-fd 9: descriptor 9 is not open in boxjail"},
+      {{.status_fd = "x"}, "--status-fd x: not a descriptor number"},
+      {{.fds = {"5=3"}, .status_fd = "3"},
+       "--status-fd 3 cannot be combined with --fd 5=3: PROGRAM would inherit the status "
+       "descriptor"},
+      {{.fds = {"3=1"}, .status_fd = "3"},
+       "--status-fd 3 cannot be combined with --fd 3=1: PROGRAM would inherit the status "
+       "descriptor"},
+      {{.pidfile = "/run/"}, "--pidfile /run/: not a file name"},
+      {{.pidfile = "run/.."}, "--pidfile run/..: not a file name"},
+  };
+  for (const auto& [opts, want] : cases) EXPECT_EQ(error_of(opts, sys), want);
+
+  LaunchPlan plan;
+  Options o;
+  o.pidfile = "box.pid";
+  o.die_with_parent = "SIGTERM";
+  ASSERT_TRUE(build(o, sys, &plan).ok);
+  EXPECT_EQ(plan.pidfile.front(), '/');
+  EXPECT_EQ(plan.pidfile.substr(plan.pidfile.size() - 8), "/box.pid");
+  EXPECT_EQ(plan.die_signal, SIGTERM);
+  EXPECT_EQ(plan.parent_pid, 4000);
+}
+
+TEST(Plan, SocketActivation) {
+  testing::FakeSystem sys;  // pid 4242
+  sys.open_fds = {0, 1, 2, 3, 4, 7};
+  std::string lp = "LISTEN_PID=4242", lf = "LISTEN_FDS=2", other = "HOME=/root";
+  std::vector<char*> env = {other.data(), lp.data(), lf.data(), nullptr};
+  auto with_env = [&](Options o, LaunchPlan* plan) {
+    if (o.command.empty()) o.command = {"/bin/true"};
+    PlanError err;
+    bool ok = build_plan(o, sys, "/usr/bin:/bin", env.data(), plan, &err);
+    return std::make_pair(ok, err.msg);
+  };
+  {
+    LaunchPlan plan;
+    auto [ok, msg] = with_env({.fds = {"5=7"}}, &plan);
+    ASSERT_TRUE(ok) << msg;
+    EXPECT_TRUE(plan.socket_activation);
+    EXPECT_EQ(plan.listen_fds, 2);
+    EXPECT_EQ(plan.listen_pid_index, 1);
+    EXPECT_EQ(plan.keep, (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  }
+  {
+    LaunchPlan plan;
+    auto [ok, msg] = with_env({.no_fork = true}, &plan);
+    ASSERT_TRUE(ok) << msg;
+    EXPECT_EQ(plan.listen_pid_index, -1);  // same pid: nothing to rewrite
+    EXPECT_EQ(plan.keep, (std::vector<int>{0, 1, 2, 3, 4}));
+  }
+  {
+    LaunchPlan plan;
+    auto [ok, msg] = with_env({.fds = {"4=7"}}, &plan);
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(msg, "--fd 4=7 would replace socket-activation descriptor 4 (LISTEN_FDS=2); use "
+                   "a target from 5 up");
+  }
+  {
+    LaunchPlan plan;
+    auto [ok, msg] = with_env({.status_fd = "4"}, &plan);
+    EXPECT_FALSE(ok);
+    EXPECT_EQ(msg, "--status-fd 4 is a socket-activation descriptor (LISTEN_FDS=2)");
+  }
+  {
+    lp = "LISTEN_PID=1";  // someone else's: nothing changes
+    env[1] = lp.data();
+    LaunchPlan plan;
+    auto [ok, msg] = with_env({}, &plan);
+    ASSERT_TRUE(ok) << msg;
+    EXPECT_FALSE(plan.socket_activation);
+    EXPECT_EQ(plan.keep, (std::vector<int>{0, 1, 2}));
+  }
 }
 
 }  // namespace
