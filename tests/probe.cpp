@@ -7,7 +7,9 @@
 // status flags and what it refers to), rlimits ([soft, hard], "unlimited"
 // for RLIM_INFINITY), sigblk / sigign (hex masks from /proc/self/status).
 // Then: --exit N exits N, --kill SIG kills itself with SIG, --wait waits for
-// a signal and exits 100+N, --spawn N starts N grandchildren that sleep.
+// a signal and exits 100+N (writing N to FILE with --note FILE), --spawn N
+// starts N grandchildren that sleep and reports {"spawned": [pids]}.
+// env holds LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES when set.
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -87,6 +89,7 @@ std::string lim(rlim_t v) {
 
 int main(int argc, char** argv) {
   const char* out = nullptr;
+  const char* note = nullptr;
   int exit_code = 0, kill_sig = 0, spawn = 0;
   bool wait_sig = false;
   for (int i = 1; i < argc; ++i) {
@@ -96,6 +99,7 @@ int main(int argc, char** argv) {
     else if (a == "--kill" && i + 1 < argc) kill_sig = atoi(argv[++i]);
     else if (a == "--spawn" && i + 1 < argc) spawn = atoi(argv[++i]);
     else if (a == "--wait") wait_sig = true;
+    else if (a == "--note" && i + 1 < argc) note = argv[++i];
     else if (a == "--") break;
   }
   // Everything is gathered before we open anything ourselves.
@@ -147,6 +151,14 @@ int main(int argc, char** argv) {
          lim(r.rlim_max) + "]";
     first = false;
   }
+  j += "},\"env\":{";
+  first = true;
+  for (const char* name : {"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"}) {
+    if (const char* v = getenv(name)) {
+      j += std::string(first ? "" : ",") + "\"" + name + "\":\"" + esc(v) + "\"";
+      first = false;
+    }
+  }
   j += "},\"sigblk\":\"" + sigblk + "\",\"sigign\":\"" +
        status_field("SigIgn") + "\"}\n";
 
@@ -161,10 +173,20 @@ int main(int argc, char** argv) {
     fputs(j.c_str(), stdout);
     fflush(stdout);
   }
-  for (int i = 0; i < spawn; ++i) {
-    if (fork() == 0) {
-      execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
-      _exit(127);
+  if (spawn > 0) {
+    std::string line = "{\"spawned\":[";
+    for (int i = 0; i < spawn; ++i) {
+      pid_t c = fork();
+      if (c == 0) {
+        execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      line += (i ? "," : "") + std::to_string(c);
+    }
+    line += "]}\n";
+    if (!out) {
+      fputs(line.c_str(), stdout);
+      fflush(stdout);
     }
   }
   if (wait_sig) {
@@ -172,6 +194,13 @@ int main(int argc, char** argv) {
     sigfillset(&all);
     int sig = 0;
     sigwait(&all, &sig);
+    if (note) {
+      FILE* f = fopen(note, "we");
+      if (f) {
+        fprintf(f, "%d\n", sig);
+        fclose(f);
+      }
+    }
     return 100 + sig;
   }
   if (kill_sig) {

@@ -87,6 +87,13 @@ constexpr int kTimeoutMs = 20000;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (const auto& e : s.env) putenv(const_cast<char*>(e.c_str()));
+  if (s.listen_fds >= 0) {
+    std::string names;
+    for (int i = 0; i < s.listen_fds; ++i) names += (i ? ":s" : "s") + std::to_string(i);
+    setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
+    setenv("LISTEN_FDS", std::to_string(s.listen_fds).c_str(), 1);
+    setenv("LISTEN_FDNAMES", names.c_str(), 1);
+  }
   std::vector<char*> argv;
   for (const auto& a : s.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -265,6 +272,41 @@ TempDir::TempDir() {
   path = tmpl;
 }
 TempDir::~TempDir() { std::filesystem::remove_all(path); }
+
+std::string slurp(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "re");
+  if (!f) return "";
+  std::string s;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+  fclose(f);
+  return s;
+}
+
+bool alive(pid_t pid) {
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return false;
+  size_t p = stat.rfind(')');
+  return p != std::string::npos && stat.compare(p, 4, ") Z ") != 0;
+}
+
+bool wait_gone(pid_t pid) {
+  for (int i = 0; i < 1000; ++i) {
+    if (!alive(pid)) return true;
+    usleep(10000);
+  }
+  return false;
+}
+
+std::string start_time_of(pid_t pid) {
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  size_t p = stat.rfind(')');
+  if (p == std::string::npos) return "";
+  std::string rest = stat.substr(p + 2);
+  for (int field = 3; field < 22; ++field) rest = rest.substr(rest.find(' ') + 1);
+  return rest.substr(0, rest.find(' '));
+}
 
 const std::vector<std::vector<std::string>>& all_modes() {
   static const std::vector<std::vector<std::string>> modes = {{}, {"--detach"}, {"--no-fork"}};

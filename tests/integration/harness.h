@@ -34,6 +34,9 @@ struct Spawn {
   /// shell's foreground job; `pty_master` is set.
   bool pty = false;
   std::vector<std::string> env;  // extra NAME=VALUE
+  /// >= 0: systemd socket activation of the command itself: LISTEN_PID is
+  /// its pid, LISTEN_FDS this count, LISTEN_FDNAMES "s0:s1:...".
+  int listen_fds = -1;
 };
 
 struct Result {
@@ -86,6 +89,15 @@ struct TempDir {
   ~TempDir();
   std::string path;
 };
+
+/// Contents of a file, or "" if it cannot be read.
+std::string slurp(const std::string& path);
+/// Whether `pid` exists and is not a zombie.
+bool alive(pid_t pid);
+/// Polls until `pid` is gone (or a zombie); false after 10 s.
+bool wait_gone(pid_t pid);
+/// Field 22 of /proc/<pid>/stat, as text.
+std::string start_time_of(pid_t pid);
 
 /// The modes, as flags to put in front of PROGRAM.
 const std::vector<std::vector<std::string>>& all_modes();
