@@ -4,12 +4,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <thread>
+#include <cstring>
 
 #include "harness.h"
 
@@ -70,6 +70,7 @@ TEST_F(Pidfile, DefaultModeRecordsTheTargetAndRemovesTheFileAtTheEnd) {
   EXPECT_NE(pid, p.pid());
   EXPECT_EQ(start, start_time_of(pid));
   EXPECT_EQ(entries(), std::vector<std::string>{"box.pid"});  // no lock or temporary left
+  EXPECT_EQ(fd_numbers(j), (std::vector<int>{0, 1, 2}));
   kill(p.pid(), SIGTERM);
   Result r = p.wait();
   EXPECT_EQ(r.code(), 100 + SIGTERM);
@@ -97,6 +98,17 @@ TEST_F(Pidfile, NoForkRecordsBoxjailsOwnPid) {
   EXPECT_EQ(fd_numbers(j), (std::vector<int>{0, 1, 2}));
   kill(p.pid(), SIGKILL);
   p.wait();
+}
+
+TEST_F(Pidfile, NoPidfileDescriptorReachesTheTargetEvenWithKeepFds) {
+  for (const auto& mode : all_modes()) {
+    std::vector<std::string> args = mode;
+    args.insert(args.end(), {"--keep-fds", "--pidfile", pidfile(), kProbe});
+    Result r = boxjail(args);
+    ASSERT_EQ(r.code(), 0) << r.err;
+    EXPECT_EQ(fd_numbers(parse_probe(r.out)), (std::vector<int>{0, 1, 2})) << mode_label(mode);
+    unlink(pidfile().c_str());
+  }
 }
 
 TEST_F(Pidfile, RelativePathIsResolvedAgainstTheWorkingDirectory) {
@@ -210,25 +222,37 @@ TEST_F(Pidfile, ConcurrentStartsStartExactlyOneProgram) {
 }
 
 TEST_F(Pidfile, ReadersNeverSeeAnEmptyOrPartialRecord) {
-  std::atomic<bool> stop{false};
-  std::atomic<int> reads{0}, bad{0};
-  std::string last_bad;
-  std::thread reader([&] {
-    while (!stop) {
+  // The reader is a process, not a thread: the harness forks, and forking a
+  // multi-threaded test would be unsafe.
+  int stop[2], report[2];
+  ASSERT_EQ(pipe2(stop, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(report, O_CLOEXEC), 0);
+  pid_t reader = fork();
+  if (reader == 0) {
+    close(stop[1]);
+    fcntl(stop[0], F_SETFL, O_NONBLOCK);
+    long reads = 0, bad = 0;
+    char last_bad[64] = "";
+    char c;
+    while (read(stop[0], &c, 1) < 0 && errno == EAGAIN) {
       int fd = open(pidfile().c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) continue;  // no file: fine
       char buf[64];
-      ssize_t n = read(fd, buf, sizeof buf);
+      ssize_t n = read(fd, buf, sizeof buf - 1);
       close(fd);
       ++reads;
-      std::string s(buf, n > 0 ? static_cast<size_t>(n) : 0);
-      size_t nl = s.find('\n');
-      if (n <= 0 || nl == std::string::npos || s.back() != '\n' || nl == s.size() - 1) {
+      buf[n > 0 ? n : 0] = '\0';
+      char* nl = strchr(buf, '\n');
+      if (n <= 0 || !nl || buf[n - 1] != '\n' || nl == buf + n - 1) {
         ++bad;
-        last_bad = s;
+        memcpy(last_bad, buf, sizeof last_bad);
       }
     }
-  });
+    dprintf(report[1], "%ld %ld %s", reads, bad, last_bad);
+    _exit(0);
+  }
+  close(stop[0]);
+  close(report[1]);
   for (int round = 0; round < 25; ++round) {
     std::vector<std::unique_ptr<Proc>> procs;
     for (int i = 0; i < 4; ++i)
@@ -236,9 +260,15 @@ TEST_F(Pidfile, ReadersNeverSeeAnEmptyOrPartialRecord) {
           Spawn{.argv = {kBoxjail, "--pidfile", pidfile(), "/bin/true"}}));
     for (auto& p : procs) p->wait();
   }
-  stop = true;
-  reader.join();
-  EXPECT_EQ(bad, 0) << "saw '" << last_bad << "'";
+  close(stop[1]);
+  char buf[256] = "";
+  ssize_t n = read(report[0], buf, sizeof buf - 1);
+  close(report[0]);
+  waitpid(reader, nullptr, 0);
+  ASSERT_GT(n, 0);
+  long reads = 0, bad = 0;
+  sscanf(buf, "%ld %ld", &reads, &bad);
+  EXPECT_EQ(bad, 0) << buf;
   EXPECT_GT(reads, 0);
   EXPECT_TRUE(entries().empty());
 }
