@@ -184,13 +184,16 @@ bool open_pidfile(const LaunchPlan& plan, PidFile* pf) {
 int run_in_place(const LaunchPlan& plan, Runtime* rt) {
   // A private copy of stderr survives the descriptor steps (it is kept and
   // close-on-exec), so a failure can still be reported where the user looks.
-  UniqueFd err(fcntl(2, F_DUPFD_CLOEXEC, 3));
+  // Needed only when --fd writes descriptor 2.
+  bool stderr_remapped = false;
+  for (const auto& f : plan.fds) stderr_remapped |= f.map.target == 2;
+  UniqueFd err(stderr_remapped ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1);
   if (err.valid() && !avoid_targets(&err, plan)) err.reset();
   if (err.valid()) keep_fd(rt, err.get());
 
   rt->spec.expected_ppid = plan.parent_pid;
   PidRecord self{getpid(), 0};
-  read_start_time(self.pid, &self.start_time);
+  if (!plan.pidfile.empty() || plan.status_fd >= 0) read_start_time(self.pid, &self.start_time);
   PidFile pf;
   if (!plan.pidfile.empty()) {
     // We become PROGRAM, so the record goes in before exec; it is removed
@@ -283,12 +286,11 @@ int launch(const LaunchPlan& plan) {
   }
   finish(&rt);
 
-  pid_t pid = fork();
+  pid_t pid = start_child(rt.spec, rt.steps, rt.n_steps, wr.get());
   if (pid < 0) {
     log::error(std::string("fork: ") + std::strerror(errno));
     return 125;
   }
-  if (pid == 0) child_main(rt.spec, rt.steps, rt.n_steps, wr.get());
   wr.reset();
 
   StepFailure f{};

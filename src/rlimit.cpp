@@ -224,7 +224,11 @@ bool resolve_rlimit(const RlimitRequest& req, SystemFacts& sys,
     // ":HARD" keeps the soft limit, lowered to fit under the new hard one.
     v.rlim_cur = cur.rlim_cur < v.rlim_max ? cur.rlim_cur : v.rlim_max;
   }
-  if (req.info->resource == RLIMIT_NOFILE && v.rlim_max > sys.nr_open())
+  // Only a raise can newly cross fs.nr_open (reading it costs a few
+  // syscalls on every launch); a lower hard limit that the kernel still
+  // refuses is reported by the setrlimit step.
+  if (req.info->resource == RLIMIT_NOFILE && v.rlim_max > cur.rlim_max &&
+      v.rlim_max > sys.nr_open())
     return fail("above fs.nr_open (" + std::to_string(sys.nr_open()) +
                 "), the kernel's ceiling for nofile; raise the sysctl first");
   if (v.rlim_max > cur.rlim_max && !sys.has_cap_sys_resource())

@@ -1,6 +1,9 @@
 #include "boxjail/supervise.h"
 
+#include <link.h>
+#include <malloc.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,7 +37,34 @@ void exit_like(int status) {
   _exit(125);
 }
 
+namespace {
+
+int drop_read_only(dl_phdr_info* info, size_t, void*) {
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W)) continue;
+    // Whole pages inside the segment only: they hold clean file data that
+    // the kernel can read back if the supervisor touches them again.
+    uintptr_t start = (info->dlpi_addr + ph.p_vaddr + page - 1) & ~(page - 1);
+    uintptr_t end = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz) & ~(page - 1);
+    if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void release_startup_memory() {
+  // Parsing, validation and the launch touched most of the binary; the
+  // supervisor's loop needs a few pages of it. Let the rest go, and give
+  // freed heap back, so a waiting supervisor stays small.
+  malloc_trim(0);
+  dl_iterate_phdr(drop_read_only, nullptr);
+}
+
 int supervise(pid_t child, int tty_fd) {
+  release_startup_memory();
   sigset_t all;
   sigfillset(&all);
   for (;;) {

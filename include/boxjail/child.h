@@ -130,6 +130,15 @@ StepFailure run_steps(const ChildSpec& spec, const ChildStep* steps,
 [[noreturn]] void child_main(const ChildSpec& spec, const ChildStep* steps,
                              size_t n, int status_fd) noexcept;
 
+/// Parent side, forking modes: starts the child running child_main(). The
+/// child is created with clone(CLONE_VM | CLONE_VFORK): it runs on its own
+/// stack in our memory until it execs or exits, and we are suspended until
+/// then, so nothing is copied and no copy-on-write fault follows. (This is
+/// what posix_spawn does; the steps allocate nothing and share nothing the
+/// parent reads.) Sanitizer builds use plain fork(). Returns the pid, or -1
+/// with errno set.
+pid_t start_child(const ChildSpec& spec, const ChildStep* steps, size_t n, int status_fd);
+
 /// The exit code boxjail uses for a failure: 127 for exec ENOENT, 126 for
 /// other exec errors, 125 for every other step.
 int exit_code_for(const StepFailure& f);

@@ -14,6 +14,10 @@ namespace boxjail {
 /// Precondition: every signal is blocked in the calling thread.
 int supervise(pid_t child, int tty_fd);
 
+/// Gives back memory only the start-up needed: freed heap, and the resident
+/// pages of the read-only parts of the binary. Called by supervise().
+void release_startup_memory();
+
 /// Ends the process with `status` as returned by waitpid(): exit(code), or
 /// death by the same signal (core dumps off), falling back to 128+N.
 [[noreturn]] void exit_like(int status);

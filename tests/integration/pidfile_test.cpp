@@ -27,6 +27,11 @@ class Pidfile : public ::testing::Test {
     std::sort(v.begin(), v.end());
     return v;
   }
+  // In the default mode the record is written once the exec has happened,
+  // so it can trail the target's first output by a moment.
+  void wait_for_record() const {
+    for (int i = 0; i < 1000 && slurp(pidfile()).empty(); ++i) usleep(10000);
+  }
   // The record as two numbers, checked for form.
   std::pair<pid_t, std::string> record() const {
     std::string text = slurp(pidfile());
@@ -65,6 +70,7 @@ class Pidfile : public ::testing::Test {
 TEST_F(Pidfile, DefaultModeRecordsTheTargetAndRemovesTheFileAtTheEnd) {
   Proc p({.argv = {kBoxjail, "--pidfile", pidfile(), kProbe, "--wait"}});
   auto j = parse_probe(p.read_line());
+  wait_for_record();
   auto [pid, start] = record();
   EXPECT_EQ(pid, j["pid"].get<pid_t>());
   EXPECT_NE(pid, p.pid());
@@ -276,6 +282,7 @@ TEST_F(Pidfile, ReadersNeverSeeAnEmptyOrPartialRecord) {
 TEST_F(Pidfile, SupervisorLeavesAFileThatIsNoLongerItsRecord) {
   Proc p({.argv = {kBoxjail, "--pidfile", pidfile(), kProbe, "--wait"}});
   parse_probe(p.read_line());
+  wait_for_record();
   std::ofstream(pidfile()) << "1\n1\n";  // someone else's record now
   kill(p.pid(), SIGTERM);
   p.wait();
@@ -326,6 +333,7 @@ TEST_F(Pidfile, KillingTheProcessGroupReapsGrandchildren) {
   auto j = parse_probe(p.read_line());
   auto spawned = nlohmann::json::parse(p.read_line())["spawned"];
   ASSERT_EQ(spawned.size(), 2u);
+  wait_for_record();
   pid_t leader = record().first;
   ASSERT_EQ(leader, j["pid"].get<pid_t>());
   // kill -- -$(head -1 PATH)
