@@ -218,7 +218,8 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
     keep_fd(rt, plan.status_fd);
   }
   finish(rt);
-  log::info("executing '" + plan.program + "' in place as pid " + std::to_string(self.pid));
+  if (log::enabled(log::Level::kInfo))
+    log::info("executing '" + plan.program + "' in place as pid " + std::to_string(self.pid));
   StepFailure f = run_steps(rt->spec, rt->steps, rt->n_steps);
   if (err.valid()) log::set_fd(err.get());
   if (!plan.pidfile.empty()) {
@@ -315,7 +316,7 @@ int launch(const LaunchPlan& plan) {
   }
   // EOF: the status pipe was closed by a successful execve.
   PidRecord rec{pid, 0};
-  read_start_time(pid, &rec.start_time);
+  if (!plan.pidfile.empty() || plan.status_fd >= 0) read_start_time(pid, &rec.start_time);
   if (!plan.pidfile.empty()) {
     std::string msg;
     if (!pf.commit(rec, &msg)) {
@@ -332,8 +333,9 @@ int launch(const LaunchPlan& plan) {
   }
   if (plan.status_fd >= 0 && !write_all_quietly(plan.status_fd, start_line(rec)))
     log::warn("--status-fd " + std::to_string(plan.status_fd) + ": " + std::strerror(errno));
-  log::info("started '" + plan.program + "' as pid " + std::to_string(pid) + " (" +
-            mode_name(plan.mode) + ")");
+  if (log::enabled(log::Level::kInfo))
+    log::info("started '" + plan.program + "' as pid " + std::to_string(pid) + " (" +
+              mode_name(plan.mode) + ")");
   if (plan.mode == Mode::kDetach) {
     if (plan.status_fd >= 0) close(plan.status_fd);
     return 0;

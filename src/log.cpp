@@ -71,8 +71,10 @@ bool parse_level(std::string_view name, Level* out) {
   return false;
 }
 
+bool enabled(Level level) { return level >= g_level && level != Level::kOff; }
+
 void write(Level level, std::string_view msg) {
-  if (level < g_level || level == Level::kOff) return;
+  if (!enabled(level)) return;
   logger().log(to_spd(level), "{}", msg);
 }
 

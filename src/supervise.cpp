@@ -72,7 +72,8 @@ int supervise(pid_t child, int tty_fd) {
     int sig = sigwaitinfo(&all, &info);
     if (sig < 0) continue;  // EINTR
     if (sig != SIGCHLD) {
-      log::debug("forwarding signal " + std::to_string(sig) + " to pid " + std::to_string(child));
+      if (log::enabled(log::Level::kDebug))
+        log::debug("forwarding signal " + std::to_string(sig) + " to pid " + std::to_string(child));
       kill(child, sig);
       continue;
     }
@@ -83,7 +84,8 @@ int supervise(pid_t child, int tty_fd) {
       if (r <= 0) break;
       if (WIFEXITED(status) || WIFSIGNALED(status)) {
         if (tty_fd >= 0) tcsetpgrp(tty_fd, getpgrp());
-        if (WIFEXITED(status)) {
+        if (!log::enabled(log::Level::kInfo)) {
+        } else if (WIFEXITED(status)) {
           log::info("pid " + std::to_string(child) + " exited with status " +
                     std::to_string(WEXITSTATUS(status)));
         } else {

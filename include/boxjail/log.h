@@ -16,6 +16,10 @@ bool parse_level(std::string_view name, Level* out);
 /// Lines go to descriptor `fd` (default 2) from now on.
 void set_fd(int fd);
 
+/// Whether a line at `level` would be written; check it before building an
+/// expensive message.
+bool enabled(Level level);
+
 void write(Level level, std::string_view msg);
 inline void error(std::string_view msg) { write(Level::kError, msg); }
 inline void warn(std::string_view msg) { write(Level::kWarn, msg); }
