@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#include <cstring>
 
 namespace boxjail {
 namespace {
@@ -104,7 +107,7 @@ const char* step_name(Step s) {
     case Step::kParentDeath: return "die-with-parent";
     case Step::kEnviron: return "environment";
     case Step::kReport: return "status report";
-    case Step::kNofileEarly: return "rlimits";
+    case Step::kNofileEarly: return "rlimits (early)";
     case Step::kFdMoves: return "descriptors";
     case Step::kCloseFds: return "close descriptors";
     case Step::kRlimits: return "rlimits";
@@ -112,6 +115,12 @@ const char* step_name(Step s) {
     case Step::kExec: return "exec";
   }
   return "unknown";
+}
+
+int32_t step_by_name(const char* name) {
+  for (int32_t s = static_cast<int32_t>(Step::kSession); s <= static_cast<int32_t>(Step::kExec); ++s)
+    if (std::strcmp(step_name(static_cast<Step>(s)), name) == 0) return s;
+  return 0;
 }
 
 size_t build_step_list(const ChildSpec& s, ChildStep (&out)[kMaxSteps]) {
@@ -134,7 +143,8 @@ StepFailure run_steps(const ChildSpec& spec, const ChildStep* steps,
                       size_t n) noexcept {
   for (size_t i = 0; i < n; ++i) {
     int32_t detail = -1;
-    int e = steps[i].fn(spec, &detail);
+    int e = static_cast<int32_t>(steps[i].id) == spec.fail_step ? spec.fail_errno
+                                                                 : steps[i].fn(spec, &detail);
     if (e != 0) return {static_cast<int32_t>(steps[i].id), e, detail};
   }
   return {static_cast<int32_t>(Step::kExec), EINVAL, -1};  // no kExec step

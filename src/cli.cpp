@@ -69,6 +69,11 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
     return res;
   }
 
+  o.has_log_level = app.count("--log-level") > 0;
+  o.has_pidfile = app.count("--pidfile") > 0;
+  o.has_check_pidfile = app.count("--check-pidfile") > 0;
+  o.has_status_fd = app.count("--status-fd") > 0;
+  o.has_die_with_parent = app.count("--die-with-parent") > 0;
   std::vector<std::string> rest = app.remaining();
   size_t first = 0;
   if (!rest.empty() && rest[0] == "--") {

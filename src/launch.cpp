@@ -122,6 +122,8 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   rt->keep = plan.keep;
   rt->env = plan.env;
   ChildSpec& s = rt->spec;
+  s.fail_step = plan.fail_step;
+  s.fail_errno = plan.fail_errno;
   s.rlimits = rt->rlimits.data();
   s.n_rlimits = rt->rlimits.size();
   s.nofile_first = plan.nofile_first;
@@ -226,7 +228,15 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
     std::string msg;
     pf.remove_if_holds(self, &msg);
   }
-  log::error(describe_failure(plan, f));
+  const std::string msg = describe_failure(plan, f);
+  log::error(msg);
+  if (plan.status_fd >= 0 && f.step == static_cast<int32_t>(Step::kExec)) {
+    // The start line went out just before execve; take it back.
+    std::string line = "{\"error\": ";
+    json_escape(&line, msg);
+    line += ", \"exit-code\": " + std::to_string(exit_code_for(f)) + "}\n";
+    write_all_quietly(plan.status_fd, line);
+  }
   return exit_code_for(f);
 }
 

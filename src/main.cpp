@@ -20,6 +20,14 @@ void write_all(int fd, const std::string& s) { boxjail::write_all_quietly(fd, s)
 
 int main(int argc, char** argv) {
   using namespace boxjail;
+  // A set-user-ID or set-group-ID boxjail would apply a user's plan with
+  // someone else's privileges: not supported, refused before anything.
+  if (getuid() != geteuid() || getgid() != getegid()) {
+    log::error("refusing to run set-user-ID or set-group-ID (real uid " +
+               std::to_string(getuid()) + ", effective uid " + std::to_string(geteuid()) +
+               "); install boxjail without the setuid and setgid bits");
+    return 125;
+  }
   Options opts;
   CliResult cli = parse_cli(argc, argv, &opts);
   if (cli.kind == CliResult::kExit) {
@@ -27,7 +35,7 @@ int main(int argc, char** argv) {
     write_all(1, cli.out);
     return cli.exit_code;
   }
-  if (!opts.check_pidfile.empty()) {
+  if (opts.has_check_pidfile) {
     if (!opts.command.empty()) {
       log::error("--check-pidfile takes no PROGRAM");
       return 125;

@@ -86,15 +86,16 @@ bool record_is_live(const PidRecord& r) {
   return read_start_time(r.pid, &start, /*alive_only=*/true) && start == r.start_time;
 }
 
-bool absolute_pidfile_path(const std::string& path, std::string* out, std::string* err) {
+bool absolute_pidfile_path(const std::string& path, std::string* out, std::string* err,
+                           const char* flag) {
   if (path.empty()) {
-    *err = "--pidfile: empty path";
+    *err = std::string(flag) + ": empty path";
     return false;
   }
   size_t slash = path.rfind('/');
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (name.empty() || name == "." || name == "..") {
-    *err = "--pidfile " + path + ": not a file name";
+    *err = std::string(flag) + " " + path + ": not a file name";
     return false;
   }
   if (path[0] == '/') {
@@ -103,7 +104,7 @@ bool absolute_pidfile_path(const std::string& path, std::string* out, std::strin
   }
   char cwd[4096];
   if (!getcwd(cwd, sizeof cwd)) {
-    *err = "--pidfile " + path + ": cannot resolve against the working directory: " +
+    *err = std::string(flag) + " " + path + ": cannot resolve against the working directory: " +
            errno_text(errno);
     return false;
   }
@@ -270,7 +271,7 @@ bool PidFile::remove_if_holds(const PidRecord& r, std::string* err) {
 
 int check_pidfile(const std::string& path, std::string* out, std::string* err) {
   std::string abs;
-  if (!absolute_pidfile_path(path, &abs, err)) return 125;
+  if (!absolute_pidfile_path(path, &abs, err, "--check-pidfile")) return 125;
   PidFile pf;
   if (!pf.open(abs, err, "--check-pidfile")) return 125;
   UniqueFd fd(openat(pf.dir_fd()->get(), abs.substr(abs.rfind('/') + 1).c_str(),

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "boxjail/child.h"
 #include "boxjail/exec_path.h"
 #include "boxjail/numparse.h"
 #include "boxjail/pidfile.h"
@@ -25,7 +26,7 @@ bool check_modes(const Options& o, LaunchPlan* plan, PlanError* err) {
   plan->dry_run = o.dry_run;
   if (o.verbose > 0 && o.quiet)
     return fail(err, "--verbose cannot be combined with --quiet");
-  if (!o.log_level.empty()) {
+  if (o.has_log_level) {
     if (o.verbose > 0) return fail(err, "--log-level cannot be combined with --verbose");
     if (o.quiet) return fail(err, "--log-level cannot be combined with --quiet");
     if (!log::parse_level(o.log_level, &plan->log_level))
@@ -38,7 +39,7 @@ bool check_modes(const Options& o, LaunchPlan* plan, PlanError* err) {
   } else if (o.verbose >= 2) {
     plan->log_level = log::Level::kDebug;
   }
-  if (!o.die_with_parent.empty()) {
+  if (o.has_die_with_parent) {
     if (o.detach)
       return fail(err, "--die-with-parent cannot be combined with --detach (boxjail's parent "
                        "is gone as soon as PROGRAM runs)");
@@ -46,7 +47,7 @@ bool check_modes(const Options& o, LaunchPlan* plan, PlanError* err) {
       return fail(err, "--die-with-parent=" + o.die_with_parent + ": unknown signal '" +
                            o.die_with_parent + "' (use a name such as KILL or TERM, or a number)");
   }
-  if (!o.pidfile.empty()) {
+  if (o.has_pidfile) {
     std::string msg;
     if (!absolute_pidfile_path(o.pidfile, &plan->pidfile, &msg)) return fail(err, msg);
   }
@@ -185,7 +186,7 @@ bool check_fds(const Options& o, SystemFacts& sys, LaunchPlan* plan,
     plan->fds.push_back(std::move(r));
   }
   if (!check_socket_activation(sys, plan, &maps, err)) return false;
-  if (!o.status_fd.empty()) {
+  if (o.has_status_fd) {
     int n = -1;
     if (!parse_fd_side(o.status_fd, "", &n, err)) {
       err->msg = "--status-fd " + o.status_fd + ": not a descriptor number";
@@ -233,7 +234,9 @@ bool check_program(const Options& o, const char* path_env, LaunchPlan* plan,
   return true;
 }
 
-void json_string(std::string* out, std::string_view s) {
+}  // namespace
+
+void json_escape(std::string* out, std::string_view s) {
   *out += '"';
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
@@ -256,6 +259,10 @@ void json_string(std::string* out, std::string_view s) {
   }
   *out += '"';
 }
+
+namespace {
+
+void json_string(std::string* out, std::string_view s) { json_escape(out, s); }
 
 void json_rlim(std::string* out, rlim_t v) {
   if (v == RLIM_INFINITY) {
@@ -281,6 +288,18 @@ bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
   plan->parent_pid = sys.parent_pid();
   for (char** e = envp; e && *e; ++e) plan->env.push_back(*e);
   plan->env.push_back(nullptr);
+#ifdef BOXJAIL_FAULT_INJECTION
+  if (const char* f = env_value(plan->env.data(), "BOXJAIL_FAIL_STEP")) {
+    std::string spec(f);
+    size_t colon = spec.find(':');
+    plan->fail_step = step_by_name(spec.substr(0, colon).c_str());
+    int e = EIO;
+    if (colon != std::string::npos && parse_fd_number(spec.substr(colon + 1), &e) != NumError::kOk)
+      return fail(err, "BOXJAIL_FAIL_STEP=" + spec + ": bad errno");
+    if (plan->fail_step == 0) return fail(err, "BOXJAIL_FAIL_STEP=" + spec + ": no such step");
+    plan->fail_errno = e;
+  }
+#endif
   return check_modes(opts, plan, err) && check_rlimits(opts, sys, plan, err) &&
          check_fds(opts, sys, plan, err) &&
          check_program(opts, path_env, plan, err);

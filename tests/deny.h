@@ -24,6 +24,15 @@ inline bool hide_proc() {
          mount("none", "/proc", "tmpfs", 0, nullptr) == 0;
 }
 
+/// `dir` read-only (a read-only bind mount of itself), in a private mount
+/// namespace.
+inline bool read_only(const char* dir) {
+  return unshare(CLONE_NEWNS) == 0 &&
+         mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+         mount(dir, dir, nullptr, MS_BIND, nullptr) == 0 &&
+         mount(nullptr, dir, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) == 0;
+}
+
 /// A seccomp filter: close_range() fails with ENOSYS, and/or setrlimit() and
 /// prlimit64() with a new limit fail with EPERM.
 inline bool syscalls(bool close_range, bool setrlimit) {

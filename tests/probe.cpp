@@ -10,6 +10,9 @@
 // a signal and exits 100+N (writing N to FILE with --note FILE), --spawn N
 // starts N grandchildren that sleep and reports {"spawned": [pids]}.
 // env holds LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES when set.
+// Check mode (--check-fds 0,1,2 and/or --check-nofile N, with --fail-file
+// FILE): no report, exit 0 when the process sees exactly that, else exit 3
+// and append what it saw to FILE.
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -90,6 +93,9 @@ std::string lim(rlim_t v) {
 int main(int argc, char** argv) {
   const char* out = nullptr;
   const char* note = nullptr;
+  const char* check_fds = nullptr;   // "0,1,2": the exact set expected
+  long check_nofile = -1;            // expected soft RLIMIT_NOFILE
+  const char* fail_file = nullptr;   // where a failed check is recorded
   int exit_code = 0, kill_sig = 0, spawn = 0;
   bool wait_sig = false;
   for (int i = 1; i < argc; ++i) {
@@ -100,10 +106,32 @@ int main(int argc, char** argv) {
     else if (a == "--spawn" && i + 1 < argc) spawn = atoi(argv[++i]);
     else if (a == "--wait") wait_sig = true;
     else if (a == "--note" && i + 1 < argc) note = argv[++i];
+    else if (a == "--check-fds" && i + 1 < argc) check_fds = argv[++i];
+    else if (a == "--check-nofile" && i + 1 < argc) check_nofile = atol(argv[++i]);
+    else if (a == "--fail-file" && i + 1 < argc) fail_file = argv[++i];
     else if (a == "--") break;
   }
   // Everything is gathered before we open anything ourselves.
   std::vector<int> fds = open_fds();
+  if (check_fds || check_nofile >= 0) {
+    // Check mode: no report; exit 0 if all is as expected, else 3, with a
+    // line in --fail-file.
+    std::string seen;
+    for (int fd : fds) seen += (seen.empty() ? "" : ",") + std::to_string(fd);
+    rlimit r{};
+    getrlimit(RLIMIT_NOFILE, &r);
+    bool ok = (!check_fds || seen == check_fds) &&
+              (check_nofile < 0 || r.rlim_cur == static_cast<rlim_t>(check_nofile));
+    if (!ok && fail_file) {
+      FILE* f = fopen(fail_file, "ae");
+      if (f) {
+        fprintf(f, "pid %d: fds %s nofile %lu\n", getpid(), seen.c_str(),
+                static_cast<unsigned long>(r.rlim_cur));
+        fclose(f);
+      }
+    }
+    return ok ? 0 : 3;
+  }
   const std::string sigblk = status_field("SigBlk");
   if (wait_sig) {
     // Block before reporting, so a signal sent once the report is read

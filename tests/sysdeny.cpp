@@ -7,6 +7,7 @@
 //                   kernel or under a filter that does not know it.
 // --no-setrlimit    setrlimit()/prlimit64() with a new limit fail with EPERM.
 // --no-proc         an empty tmpfs over /proc in a private mount namespace.
+// --ro DIR          DIR read-only, in a private mount namespace.
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,20 +17,26 @@
 
 int main(int argc, char** argv) {
   bool no_close_range = false, no_setrlimit = false, no_proc = false;
+  const char* ro = nullptr;
   int i = 1;
   for (; i < argc; ++i) {
     if (!strcmp(argv[i], "--no-close-range")) no_close_range = true;
     else if (!strcmp(argv[i], "--no-setrlimit")) no_setrlimit = true;
     else if (!strcmp(argv[i], "--no-proc")) no_proc = true;
+    else if (!strcmp(argv[i], "--ro") && i + 1 < argc) ro = argv[++i];
     else if (!strcmp(argv[i], "--")) { ++i; break; }
     else break;
   }
   if (i >= argc) {
-    fprintf(stderr, "usage: sysdeny [--no-close-range] [--no-setrlimit] [--no-proc] -- CMD...\n");
+    fprintf(stderr, "usage: sysdeny [--no-close-range] [--no-setrlimit] [--no-proc] [--ro DIR] -- CMD...\n");
     return 2;
   }
   if (no_proc && !deny::hide_proc()) {
     perror("sysdeny: hiding /proc");
+    return 2;
+  }
+  if (ro && !deny::read_only(ro)) {
+    perror("sysdeny: read-only bind mount");
     return 2;
   }
   if (!deny::syscalls(no_close_range, no_setrlimit)) {

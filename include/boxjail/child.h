@@ -55,6 +55,8 @@ enum class Step : int32_t {
 };
 
 const char* step_name(Step s);
+/// The Step named `name` ("session", "exec", ...), or 0.
+int32_t step_by_name(const char* name);
 
 /// What a failing child sends up the status pipe; 12 bytes, one write.
 struct StepFailure {
@@ -73,6 +75,11 @@ struct ChildRlimit {
 /// Everything the steps read. All pointers refer to memory the parent
 /// prepared before fork; `temps` is the only thing the child writes.
 struct ChildSpec {
+  /// Fault injection (builds with BOXJAIL_FAULT_INJECTION only): the step
+  /// with this id fails with fail_errno instead of running.
+  int32_t fail_step = 0;
+  int fail_errno = 0;
+
   SessionKind session = SessionKind::kNone;
   int tty_fd = -1;  // hand this terminal to the new process group
 

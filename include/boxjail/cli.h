@@ -17,11 +17,18 @@ struct Options {
   bool dry_run = false;
   int verbose = 0;
   bool quiet = false;
-  std::string log_level;             // empty when not given
+  // Flags whose value may legitimately be empty ("--pidfile ''" is an
+  // error, not an absent flag) say whether they were given.
+  std::string log_level;
+  bool has_log_level = false;
   std::string pidfile;               // --pidfile PATH
+  bool has_pidfile = false;
   std::string check_pidfile;         // --check-pidfile PATH
-  std::string status_fd;             // --status-fd N, empty when not given
-  std::string die_with_parent;       // --die-with-parent[=SIGNAL], empty when not given
+  bool has_check_pidfile = false;
+  std::string status_fd;             // --status-fd N
+  bool has_status_fd = false;
+  std::string die_with_parent;       // --die-with-parent[=SIGNAL]
+  bool has_die_with_parent = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
 };
 

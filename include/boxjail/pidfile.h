@@ -37,7 +37,8 @@ bool record_is_live(const PidRecord& r);
 
 /// Absolute form of `path` (relative to the working directory), or an
 /// error for a path with no file name.
-bool absolute_pidfile_path(const std::string& path, std::string* out, std::string* err);
+bool absolute_pidfile_path(const std::string& path, std::string* out, std::string* err,
+                           const char* flag = "--pidfile");
 
 class PidFile {
  public:

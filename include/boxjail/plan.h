@@ -65,6 +65,11 @@ struct LaunchPlan {
   bool close_fds = true;        // false with --keep-fds
   std::vector<int> keep;        // sorted: 0, 1, 2 and every TARGET
   CloseMethod close_method = CloseMethod::kCloseRange;
+
+  /// Fault injection (BOXJAIL_FAULT_INJECTION builds, tests only):
+  /// BOXJAIL_FAIL_STEP=NAME[:ERRNO] makes that child step fail.
+  int32_t fail_step = 0;
+  int fail_errno = 0;
 };
 
 struct PlanError {
@@ -76,6 +81,9 @@ struct PlanError {
 /// is the environment PROGRAM will get. Touches nothing outside the process.
 bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
                 char** envp, LaunchPlan* plan, PlanError* err);
+
+/// Appends `s` as a quoted JSON string.
+void json_escape(std::string* out, std::string_view s);
 
 /// The plan as one JSON object, for --dry-run.
 std::string plan_to_json(const LaunchPlan& plan);

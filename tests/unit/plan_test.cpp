@@ -40,11 +40,13 @@ TEST(Plan, ModesAndConflicts) {
   EXPECT_EQ(error_of(o, sys), "--verbose cannot be combined with --quiet");
   o = {};
   o.log_level = "loud";
+  o.has_log_level = true;
   EXPECT_EQ(error_of(o, sys),
             "--log-level loud: unknown level (use trace, debug, info, warn, error or off)");
   o = {};
   o.quiet = true;
   o.log_level = "info";
+  o.has_log_level = true;
   EXPECT_EQ(error_of(o, sys), "--log-level cannot be combined with --quiet");
 
   for (auto [detach, nofork, mode] : {std::tuple{false, false, Mode::kSupervise},
@@ -172,8 +174,11 @@ TEST(Plan, DryRunJson) {
   o = {};
   o.command = {"/bin/true"};
   o.pidfile = "/run/box1.pid";
+  o.has_pidfile = true;
   o.status_fd = "4";
+  o.has_status_fd = true;
   o.die_with_parent = "term";
+  o.has_die_with_parent = true;
   ASSERT_TRUE(build(o, sys, &more).ok);
   std::string j = plan_to_json(more);
   EXPECT_NE(j.find("\"pidfile\":\"/run/box1.pid\",\"status_fd\":4,"
@@ -186,33 +191,35 @@ TEST(Plan, PidfileStatusFdAndDieWithParent) {
   testing::FakeSystem sys;
   sys.open_fds = {0, 1, 2, 3, 4};
   const std::pair<Options, std::string> cases[] = {
-      {{.detach = true, .die_with_parent = "KILL"},
+      {{.detach = true, .die_with_parent = "KILL", .has_die_with_parent = true},
        "--die-with-parent cannot be combined with --detach (boxjail's parent is gone as soon "
        "as PROGRAM runs)"},
-      {{.die_with_parent = "NOPE"},
+      {{.die_with_parent = "NOPE", .has_die_with_parent = true},
        "--die-with-parent=NOPE: unknown signal 'NOPE' (use a name such as KILL or TERM, or a "
        "number)"},
-      {{.die_with_parent = "0"},
+      {{.die_with_parent = "0", .has_die_with_parent = true},
        "--die-with-parent=0: unknown signal '0' (use a name such as KILL or TERM, or a number)"},
-      {{.status_fd = "1"},
+      {{.status_fd = "1", .has_status_fd = true},
        "--status-fd 1: descriptors 0, 1 and 2 are PROGRAM's; use one from 3 up"},
-      {{.status_fd = "9"}, "--status-fd 9: descriptor 9 is not open in boxjail"},
-      {{.status_fd = "x"}, "--status-fd x: not a descriptor number"},
-      {{.fds = {"5=3"}, .status_fd = "3"},
+      {{.status_fd = "9", .has_status_fd = true}, "--status-fd 9: descriptor 9 is not open in boxjail"},
+      {{.status_fd = "x", .has_status_fd = true}, "--status-fd x: not a descriptor number"},
+      {{.fds = {"5=3"}, .status_fd = "3", .has_status_fd = true},
        "--status-fd 3 cannot be combined with --fd 5=3: PROGRAM would inherit the status "
        "descriptor"},
-      {{.fds = {"3=1"}, .status_fd = "3"},
+      {{.fds = {"3=1"}, .status_fd = "3", .has_status_fd = true},
        "--status-fd 3 cannot be combined with --fd 3=1: PROGRAM would inherit the status "
        "descriptor"},
-      {{.pidfile = "/run/"}, "--pidfile /run/: not a file name"},
-      {{.pidfile = "run/.."}, "--pidfile run/..: not a file name"},
+      {{.pidfile = "/run/", .has_pidfile = true}, "--pidfile /run/: not a file name"},
+      {{.pidfile = "run/..", .has_pidfile = true}, "--pidfile run/..: not a file name"},
   };
   for (const auto& [opts, want] : cases) EXPECT_EQ(error_of(opts, sys), want);
 
   LaunchPlan plan;
   Options o;
   o.pidfile = "box.pid";
+  o.has_pidfile = true;
   o.die_with_parent = "SIGTERM";
+  o.has_die_with_parent = true;
   ASSERT_TRUE(build(o, sys, &plan).ok);
   EXPECT_EQ(plan.pidfile.front(), '/');
   EXPECT_EQ(plan.pidfile.substr(plan.pidfile.size() - 8), "/box.pid");
@@ -256,7 +263,7 @@ TEST(Plan, SocketActivation) {
   }
   {
     LaunchPlan plan;
-    auto [ok, msg] = with_env({.status_fd = "4"}, &plan);
+    auto [ok, msg] = with_env({.status_fd = "4", .has_status_fd = true}, &plan);
     EXPECT_FALSE(ok);
     EXPECT_EQ(msg, "--status-fd 4 is a socket-activation descriptor (LISTEN_FDS=2)");
   }
