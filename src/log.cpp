@@ -73,9 +73,30 @@ bool parse_level(std::string_view name, Level* out) {
 
 bool enabled(Level level) { return level >= g_level && level != Level::kOff; }
 
+std::string printable(std::string_view msg) {
+  std::string out;
+  out.reserve(msg.size());
+  static const char kHex[] = "0123456789abcdef";
+  for (char ch : msg) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 void write(Level level, std::string_view msg) {
   if (!enabled(level)) return;
-  logger().log(to_spd(level), "{}", msg);
+  logger().log(to_spd(level), "{}", printable(msg));
 }
 
 }  // namespace boxjail::log

@@ -30,9 +30,12 @@ bool read_small(int fd, std::string* out) {
   }
 }
 
+// One canonical decimal number and a newline: no sign, no leading zeros, so
+// that a record reads back exactly as it was written.
 bool parse_u64_line(std::string_view* text, uint64_t* out) {
   size_t used = 0;
   if (parse_u64_prefix(*text, out, &used) != NumError::kOk) return false;
+  if (used > 1 && (*text)[0] == '0') return false;
   if (used >= text->size() || (*text)[used] != '\n') return false;
   text->remove_prefix(used + 1);
   return true;

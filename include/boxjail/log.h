@@ -3,6 +3,7 @@
 // prefixed "boxjail: ". Never call these after fork.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace boxjail::log {
@@ -19,6 +20,11 @@ void set_fd(int fd);
 /// Whether a line at `level` would be written; check it before building an
 /// expensive message.
 bool enabled(Level level);
+
+/// `msg` made safe for one line of a terminal: control characters (a
+/// newline in a flag's value, an escape sequence) become \n, \r or \xNN.
+/// Every line goes through it.
+std::string printable(std::string_view msg);
 
 void write(Level level, std::string_view msg);
 inline void error(std::string_view msg) { write(Level::kError, msg); }

@@ -47,7 +47,8 @@ TEST(BadInputMatrix, EveryFlagWithMalformedValues) {
                               "nofile=" + big, "nofile=" + huge, "nofile=abc", "nofile=1x",
                               "nofile=1K", "as=1Q", "as=-1K", "nofile=5:4", "nofile=1:2:3",
                               "cpu=1d", "rttime=1h", "nice=41", "rtprio=100", "bogus=1",
-                              "=1", "nofile=:", "as=16E", "nofile=unlimited"})
+                              "=1", "nofile=:", "as=16E", "nofile=unlimited",
+                              "nofile=1\n2", "no\nfile=1", "nofile=\x1b[31m1"})
     add({"--rlimit", v}, "--rlimit");
   add({"--rlimit", "nofile=10", "--rlimit", "NOFILE=20"}, "--rlimit");
   for (const std::string& v : std::vector<std::string>{"", " ", "-1", "-1=2", "3=-1", big + "=1", "1=" + big, "x",

@@ -12,65 +12,18 @@
 #include <random>
 #include <set>
 
+#include "../fd_model.h"
+
 namespace boxjail {
 namespace {
 
-struct Slot {
-  int file;  // which open file description
-  bool cloexec;
-  bool operator==(const Slot&) const = default;
-};
-using Table = std::map<int, Slot>;
+using fdmodel::Slot;
+using fdmodel::Table;
 
-// Applies `prog` to `t` the way run_fd_program() does to the real table.
-void simulate(const FdProgram& prog, Table* t) {
-  std::vector<int> temps(static_cast<size_t>(prog.temp_count), -1);
-  auto dup2_ = [&](int from, int to) {
-    ASSERT_TRUE(t->count(from)) << "dup2 from closed fd " << from;
-    (*t)[to] = {t->at(from).file, false};
-  };
-  for (const FdStep& s : prog.steps) {
-    switch (s.op) {
-      case FdOp::kDup2:
-        dup2_(s.a, s.b);
-        break;
-      case FdOp::kClearCloexec:
-        ASSERT_TRUE(t->count(s.a));
-        (*t)[s.a].cloexec = false;
-        break;
-      case FdOp::kSaveTemp: {
-        ASSERT_TRUE(t->count(s.a));
-        int fd = prog.temp_floor;
-        while (t->count(fd)) ++fd;
-        (*t)[fd] = {t->at(s.a).file, true};
-        temps[static_cast<size_t>(s.b)] = fd;
-        break;
-      }
-      case FdOp::kDup2Temp:
-        dup2_(temps[static_cast<size_t>(s.a)], s.b);
-        break;
-      case FdOp::kCloseTemp:
-        ASSERT_TRUE(t->count(temps[static_cast<size_t>(s.a)]));
-        t->erase(temps[static_cast<size_t>(s.a)]);
-        break;
-    }
-  }
-}
-
-// Plans `maps`, runs it on `before`, and checks the result is exactly the
-// requested assignment with everything else untouched.
-void check(const std::vector<FdMapping>& maps, const Table& before) {
-  FdProgram prog = plan_fd_moves(maps);
-  Table after = before;
-  simulate(prog, &after);
-  if (::testing::Test::HasFatalFailure()) return;
-  Table want = before;
-  for (const auto& m : maps) want[m.target] = {before.at(m.source).file, false};
+void expect_plan(const std::vector<FdMapping>& maps, const Table& before) {
   std::string desc;
   for (const auto& m : maps) desc += std::to_string(m.target) + "=" + std::to_string(m.source) + " ";
-  ASSERT_EQ(after, want) << desc;
-  for (const auto& m : maps) ASSERT_LT(m.target, prog.temp_floor);
-  for (const auto& m : maps) ASSERT_LT(m.source, prog.temp_floor);
+  ASSERT_EQ(fdmodel::check(maps, before), "") << desc;
 }
 
 Table initial(int n, int extra_at = -1) {
@@ -82,21 +35,21 @@ Table initial(int n, int extra_at = -1) {
 
 TEST(FdPlanner, Swap) {
   std::vector<FdMapping> m{{3, 4}, {4, 3}};
-  check(m, initial(5));
+  expect_plan(m, initial(5));
   FdProgram p = plan_fd_moves(m);
   EXPECT_EQ(p.temp_count, 1);
 }
 
 TEST(FdPlanner, ThreeCycleUsesOneTemporary) {
   std::vector<FdMapping> m{{3, 4}, {4, 5}, {5, 3}};
-  check(m, initial(6));
+  expect_plan(m, initial(6));
   EXPECT_EQ(plan_fd_moves(m).temp_count, 1);
 }
 
 TEST(FdPlanner, ChainNeedsNoTemporary) {
   // 3 <- 4 <- 5: write 3 first, then 4.
   std::vector<FdMapping> m{{4, 5}, {3, 4}};
-  check(m, initial(6));
+  expect_plan(m, initial(6));
   EXPECT_EQ(plan_fd_moves(m).temp_count, 0);
 }
 
@@ -105,18 +58,18 @@ TEST(FdPlanner, SameSourceToTargetClearsCloexec) {
   FdProgram p = plan_fd_moves(m);
   ASSERT_EQ(p.steps.size(), 1u);
   EXPECT_EQ(p.steps[0].op, FdOp::kClearCloexec);
-  check(m, initial(4));
+  expect_plan(m, initial(4));
 }
 
 TEST(FdPlanner, FanOutAndStdio) {
-  check({{1, 5}, {2, 5}, {7, 5}, {0, 6}}, initial(8));
-  check({{1, 2}, {2, 1}}, initial(3));  // swap stdout and stderr
+  expect_plan({{1, 5}, {2, 5}, {7, 5}, {0, 6}}, initial(8));
+  expect_plan({{1, 2}, {2, 1}}, initial(3));  // swap stdout and stderr
 }
 
 TEST(FdPlanner, TemporarySkipsBusyDescriptors) {
   // The first free number at temp_floor is taken by boxjail's own fd.
   std::vector<FdMapping> m{{3, 4}, {4, 3}};
-  check(m, initial(5, /*extra_at=*/5));
+  expect_plan(m, initial(5, /*extra_at=*/5));
 }
 
 // Every assignment of up to 5 targets drawn from {0..4}, each fed from any
@@ -132,7 +85,7 @@ TEST(FdPlanner, ExhaustiveSmall) {
     for (;;) {
       std::vector<FdMapping> m;
       for (size_t i = 0; i < targets.size(); ++i) m.push_back({targets[i], src[i]});
-      check(m, initial(kRange, kRange));
+      expect_plan(m, initial(kRange, kRange));
       if (HasFatalFailure()) return;
       ++cases;
       size_t i = 0;
@@ -161,7 +114,7 @@ TEST(FdPlanner, RandomOverlapping) {
     bool sources_open = true;
     for (const auto& x : m) sources_open &= t.count(x.source) > 0;
     if (!sources_open) continue;
-    check(m, t);
+    expect_plan(m, t);
     if (HasFatalFailure()) return;
   }
 }

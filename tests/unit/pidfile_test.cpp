@@ -29,7 +29,7 @@ TEST(PidRecordFormat, RejectsAnythingElse) {
   PidRecord r;
   for (const char* bad : {"", "\n", "1234", "1234\n", "1234\n5", "1234\n5\n6\n", "0\n5\n",
                           "-1\n5\n", " 1\n5\n", "1\n 5\n", "1\n5\n\n", "99999999999\n5\n",
-                          "1x\n5\n", "1\r\n5\r\n"}) {
+                          "1x\n5\n", "1\r\n5\r\n", "01\n5\n", "1\n05\n"}) {
     EXPECT_FALSE(parse_pid_record(bad, &r)) << bad;
   }
 }
