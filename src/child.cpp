@@ -167,6 +167,17 @@ void child_main(const ChildSpec& spec, const ChildStep* steps, size_t n,
   _exit(exit_code_for(f));
 }
 
+// Under AddressSanitizer the child is started with fork(): ASan does not
+// know a stack the child would run on in our memory.
+#if defined(__SANITIZE_ADDRESS__)
+#define BOXJAIL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BOXJAIL_ASAN 1
+#endif
+#endif
+
+#ifndef BOXJAIL_ASAN
 namespace {
 
 struct ChildArgs {
@@ -182,9 +193,10 @@ int child_entry(void* p) {
 }
 
 }  // namespace
+#endif
 
 pid_t start_child(const ChildSpec& spec, const ChildStep* steps, size_t n, int status_fd) {
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef BOXJAIL_ASAN
   pid_t pid = fork();
   if (pid == 0) child_main(spec, steps, n, status_fd);
   return pid;
