@@ -44,6 +44,18 @@ bool small_number(std::string_view s, int max, int* out) {
   return true;
 }
 
+// "RTMIN" / "RTMIN+N" (sign '+', direction 1) and "RTMAX" / "RTMAX-N".
+bool parse_realtime(std::string_view text, std::string_view base, char sign, int origin,
+                    int direction, int* out) {
+  if (text.size() < base.size() || !iequals(text.substr(0, base.size()), base)) return false;
+  std::string_view rest = text.substr(base.size());
+  int n = 0;
+  if (!rest.empty() && (rest[0] != sign || !small_number(rest.substr(1), SIGRTMAX - SIGRTMIN, &n)))
+    return false;
+  *out = origin + direction * n;
+  return true;
+}
+
 }  // namespace
 
 bool parse_signal(std::string_view text, int* out) {
@@ -60,31 +72,8 @@ bool parse_signal(std::string_view text, int* out) {
       return true;
     }
   }
-  const int span = SIGRTMAX - SIGRTMIN;
-  if (text.size() >= 5 && iequals(text.substr(0, 5), "RTMIN")) {
-    std::string_view rest = text.substr(5);
-    if (rest.empty()) {
-      *out = SIGRTMIN;
-      return true;
-    }
-    if (rest[0] == '+' && small_number(rest.substr(1), span, &n)) {
-      *out = SIGRTMIN + n;
-      return true;
-    }
-    return false;
-  }
-  if (text.size() >= 5 && iequals(text.substr(0, 5), "RTMAX")) {
-    std::string_view rest = text.substr(5);
-    if (rest.empty()) {
-      *out = SIGRTMAX;
-      return true;
-    }
-    if (rest[0] == '-' && small_number(rest.substr(1), span, &n)) {
-      *out = SIGRTMAX - n;
-      return true;
-    }
-  }
-  return false;
+  return parse_realtime(text, "RTMIN", '+', SIGRTMIN, 1, out) ||
+         parse_realtime(text, "RTMAX", '-', SIGRTMAX, -1, out);
 }
 
 std::string signal_name(int sig) {
