@@ -155,17 +155,21 @@ TEST(DieWithParent, WithoutTheFlagTheTargetSurvives) {
 }
 
 TEST(DieWithParent, ChosenSignalArrives) {
-  // The shell exits shortly after starting boxjail in the background.
-  // (The race of a parent that dies between boxjail's start and the prctl
-  // is covered deterministically in unit_tests, ChildSteps.ParentDeath*.)
+  // The starting shell exits once the target runs (it writes READY), so the
+  // prctl has been made by then; the target must get SIGTERM. (The race of
+  // a parent that dies between boxjail's start and the prctl is covered
+  // deterministically in unit_tests, ChildSteps.ParentDeath*.)
   TempDir d;
   for (const auto& mode : {std::vector<std::string>{}, std::vector<std::string>{"--no-fork"}}) {
     std::string note = d.path + "/note" + mode_label(mode);
-    Spawn s{.argv = {"/bin/sh", "-c", "\"$@\" & sleep 0.3; exit 0", "sh", kBoxjail,
-                     "--die-with-parent=TERM"}};
+    std::string ready = d.path + "/ready" + mode_label(mode);
+    Spawn s{.argv = {"/bin/sh", "-c",
+                     "\"$@\" & while [ ! -e \"" + ready + "\" ]; do sleep 0.01; done; exit 0",
+                     "sh", kBoxjail, "--die-with-parent=TERM"}};
     s.argv.insert(s.argv.end(), mode.begin(), mode.end());
-    s.argv.insert(s.argv.end(), {kProbe, "--wait", "--note", note});
+    s.argv.insert(s.argv.end(), {kProbe, "--wait", "--note", note, "--out", ready});
     Result r = run(s);
+    EXPECT_EQ(r.code(), 0);
     std::string got;
     for (int i = 0; i < 1000 && (got = slurp(note)).empty(); ++i) usleep(10000);
     EXPECT_EQ(got, std::to_string(SIGTERM) + "\n") << mode_label(mode);

@@ -59,14 +59,16 @@ TEST(Supervisor, ExternalKillOfTheTargetIsPassedOn) {
 }
 
 TEST(Supervisor, ForwardsSeveralSignalsInARow) {
-  // A shell that counts what it receives and exits on TERM.
+  // A shell that acknowledges each USR1 it receives and exits on TERM with
+  // the count; each signal is sent after the previous one was acknowledged,
+  // so none can merge with another.
   Proc p({.argv = {kBoxjail, "/bin/sh", "-c",
-                   "n=0; trap 'n=$((n+1))' USR1; trap 'exit $((n+10))' TERM; echo ready; "
-                   "while :; do sleep 0.01; done"}});
+                   "n=0; trap 'n=$((n+1)); echo got' USR1; trap 'exit $((n+10))' TERM; "
+                   "echo ready; while :; do sleep 0.01; done"}});
   ASSERT_EQ(p.read_line(), "ready\n");
   for (int i = 0; i < 3; ++i) {
     kill(p.pid(), SIGUSR1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(p.read_line(), "got\n");
   }
   kill(p.pid(), SIGTERM);
   Result r = p.wait();
