@@ -53,6 +53,14 @@ int drop_read_only(dl_phdr_info* info, size_t, void*) {
   return 0;
 }
 
+std::string describe_end(pid_t child, int status) {
+  if (WIFEXITED(status))
+    return "pid " + std::to_string(child) + " exited with status " +
+           std::to_string(WEXITSTATUS(status));
+  return "pid " + std::to_string(child) + " was killed by signal " +
+         std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+}
+
 }  // namespace
 
 void release_startup_memory() {
@@ -84,14 +92,7 @@ int supervise(pid_t child, int tty_fd) {
       if (r <= 0) break;
       if (WIFEXITED(status) || WIFSIGNALED(status)) {
         if (tty_fd >= 0) tcsetpgrp(tty_fd, getpgrp());
-        if (!log::enabled(log::Level::kInfo)) {
-        } else if (WIFEXITED(status)) {
-          log::info("pid " + std::to_string(child) + " exited with status " +
-                    std::to_string(WEXITSTATUS(status)));
-        } else {
-          log::info("pid " + std::to_string(child) + " was killed by signal " +
-                    std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")");
-        }
+        if (log::enabled(log::Level::kInfo)) log::info(describe_end(child, status));
         return status;
       }
       if (WIFSTOPPED(status) && tty_fd >= 0 && tcgetpgrp(tty_fd) == child) {
