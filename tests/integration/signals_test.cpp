@@ -124,3 +124,66 @@ TEST(Terminal, CtrlZStopsTheJobAndContinueResumesIt) {
 }
 
 }  // namespace
+
+namespace {
+
+// boxjail -- bash -i behaves at a prompt as bash alone would: Ctrl-C ends
+// the foreground command, Ctrl-Z stops it into a job, and exit passes on.
+TEST(Terminal, InteractiveBashAtAPrompt) {
+  if (access("/bin/bash", X_OK) != 0) GTEST_SKIP() << "no bash";
+  // PROMPT_COMMAND marks each prompt on stdout, so the test types only when
+  // bash is waiting for input, as a person at the terminal would.
+  Proc p({.argv = {kBoxjail, "--", "/bin/bash", "--norc", "--noprofile", "-i"},
+          .pty = true,
+          .env = {"PS1=$ ", "TERM=dumb", "PROMPT_COMMAND=echo PROMPT"}});
+  const int master = p.pty_master();
+  auto say = [&](const std::string& text) {
+    ASSERT_EQ(write(master, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  };
+  // bash writes a bare newline to stdout after an interrupt; skip those.
+  auto line = [&] {
+    std::string l;
+    while ((l = p.read_line()) == "\n") {
+    }
+    return l;
+  };
+  auto prompt = [&] {
+    ASSERT_EQ(line(), "PROMPT\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  };
+  // Drain the terminal: bash echoes what is typed there.
+  std::thread drain([master] {
+    char buf[4096];
+    while (read(master, buf, sizeof buf) > 0) {
+    }
+  });
+  prompt();
+  say("echo started\n");
+  ASSERT_EQ(line(), "started\n");
+  // Ctrl-C interrupts the running command, not bash and not boxjail.
+  prompt();
+  say("echo sleeping; sleep 30\n");
+  ASSERT_EQ(line(), "sleeping\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  say("\x03");
+  prompt();
+  say("echo after-sleep $?\n");
+  EXPECT_EQ(line(), "after-sleep 130\n");
+  // Ctrl-Z stops it; bash takes it as a job.
+  prompt();
+  say("echo sleeping; sleep 30\n");
+  ASSERT_EQ(line(), "sleeping\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  say("\x1a");
+  prompt();
+  say("jobs -s | wc -l; kill -KILL %1; echo killed\n");
+  EXPECT_EQ(line(), "1\n");
+  EXPECT_EQ(line(), "killed\n");
+  prompt();
+  say("exit 3\n");
+  Result r = p.wait();
+  EXPECT_EQ(r.code(), 3) << r.status;
+  drain.join();  // the terminal hangs up once bash is gone
+}
+
+}  // namespace
