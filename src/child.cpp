@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <signal.h>

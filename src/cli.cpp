@@ -12,40 +12,34 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   app.footer("Exit status: PROGRAM's, or 125 (boxjail failed), 126 (cannot execute), 127 (not found).\n"
              "See boxjail(1).");
   app.set_version_flag("-V,--version", "boxjail " BOXJAIL_VERSION);
-  app.add_option("--rlimit", o.rlimits,
-                 "Set a resource limit for PROGRAM: SOFT:HARD, SOFT:, :HARD or one value")
-      ->type_name("NAME=VALUE")
-      ->allow_extra_args(false);
-  app.add_option("--fd", o.fds,
-                 "PROGRAM's descriptor TARGET is boxjail's SOURCE (TARGET>&SOURCE); --fd N keeps N")
-      ->type_name("TARGET=SOURCE|N")
-      ->allow_extra_args(false);
+  // Every option with a value takes exactly one word, so that the word after
+  // it is never swallowed as a second value (it may be PROGRAM).
+  auto value = [&app](const char* names, auto& target, const char* type, const char* help) {
+    return app.add_option(names, target, help)->type_name(type)->allow_extra_args(false);
+  };
+  value("--rlimit", o.rlimits, "NAME=VALUE",
+        "Set a resource limit for PROGRAM: SOFT:HARD, SOFT:, :HARD or one value");
+  value("--fd", o.fds, "TARGET=SOURCE|N",
+        "PROGRAM's descriptor TARGET is boxjail's SOURCE (TARGET>&SOURCE); --fd N keeps N");
   app.add_flag("--keep-fds", o.keep_fds, "Do not close other inherited descriptors");
-  app.add_flag("-d,--detach", o.detach,
-                              "Start PROGRAM in a new session and exit once it runs");
+  app.add_flag("-d,--detach", o.detach, "Start PROGRAM in a new session and exit once it runs");
   app.add_flag("--no-fork", o.no_fork,
-                              "Apply the plan to boxjail itself and exec PROGRAM in place");
-  app.add_option("-p,--pidfile", o.pidfile,
-                 "Write PROGRAM's pid and start time to PATH, atomically")
-      ->type_name("PATH")
-      ->allow_extra_args(false);
-  app.add_option("--check-pidfile", o.check_pidfile,
-                 "Exit 0 and print the pid if PATH names a live process, else 1")
-      ->type_name("PATH")
-      ->allow_extra_args(false);
-  app.add_option("--status-fd", o.status_fd,
-                 "Write JSON lines about PROGRAM's start and end to descriptor N")
-      ->type_name("N")
-      ->allow_extra_args(false);
-  app.add_flag("--die-with-parent{KILL}", o.die_with_parent,
-               "PROGRAM gets SIGNAL (default KILL) when boxjail's parent dies; "
-               "a signal is given as --die-with-parent=SIGNAL");
+               "Apply the plan to boxjail itself and exec PROGRAM in place");
+  auto* pidfile = value("-p,--pidfile", o.pidfile, "PATH",
+                        "Write PROGRAM's pid and start time to PATH, atomically");
+  auto* check_pidfile = value("--check-pidfile", o.check_pidfile, "PATH",
+                              "Exit 0 and print the pid if PATH names a live process, else 1");
+  auto* status_fd = value("--status-fd", o.status_fd, "N",
+                          "Write JSON lines about PROGRAM's start and end to descriptor N");
+  auto* die_with_parent =
+      app.add_flag("--die-with-parent{KILL}", o.die_with_parent,
+                   "PROGRAM gets SIGNAL (default KILL) when boxjail's parent dies; "
+                   "a signal is given as --die-with-parent=SIGNAL");
   app.add_flag("--dry-run", o.dry_run, "Print the launch plan as JSON and exit");
   app.add_flag("-v,--verbose", o.verbose, "More log output (repeatable)");
   app.add_flag("-q,--quiet", o.quiet, "Log errors only");
-  app.add_option("--log-level", o.log_level,
-                               "trace, debug, info, warn, error or off")
-                    ->type_name("LEVEL");
+  auto* log_level =
+      value("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error or off");
   app.prefix_command();
 
   try {
@@ -69,11 +63,11 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
     return res;
   }
 
-  o.has_log_level = app.count("--log-level") > 0;
-  o.has_pidfile = app.count("--pidfile") > 0;
-  o.has_check_pidfile = app.count("--check-pidfile") > 0;
-  o.has_status_fd = app.count("--status-fd") > 0;
-  o.has_die_with_parent = app.count("--die-with-parent") > 0;
+  o.has_log_level = log_level->count() > 0;
+  o.has_pidfile = pidfile->count() > 0;
+  o.has_check_pidfile = check_pidfile->count() > 0;
+  o.has_status_fd = status_fd->count() > 0;
+  o.has_die_with_parent = die_with_parent->count() > 0;
   std::vector<std::string> rest = app.remaining();
   size_t first = 0;
   if (!rest.empty() && rest[0] == "--") {

@@ -91,13 +91,19 @@ bool parse_fd_side(std::string_view text, const std::string& spec, int* out,
   return true;
 }
 
-const char* env_value(char** envp, std::string_view name) {
-  for (char** e = envp; e && *e; ++e) {
-    std::string_view kv(*e);
+// Index of NAME=... in the nullptr-terminated `envp`, or -1.
+int env_index(char* const* envp, std::string_view name) {
+  for (int i = 0; envp && envp[i]; ++i) {
+    std::string_view kv(envp[i]);
     if (kv.size() > name.size() && kv.substr(0, name.size()) == name && kv[name.size()] == '=')
-      return *e + name.size() + 1;
+      return i;
   }
-  return nullptr;
+  return -1;
+}
+
+const char* env_value(char* const* envp, std::string_view name) {
+  int i = env_index(envp, name);
+  return i < 0 ? nullptr : envp[i] + name.size() + 1;
 }
 
 // systemd socket activation: when LISTEN_PID names boxjail, descriptors
@@ -130,14 +136,8 @@ bool check_socket_activation(SystemFacts& sys, LaunchPlan* plan, std::vector<FdM
     }
     if (!named) maps->push_back({fd, fd});
   }
-  if (plan->mode != Mode::kNoFork) {
-    for (size_t i = 0; plan->env[i]; ++i) {
-      if (std::string_view(plan->env[i]).substr(0, 11) == "LISTEN_PID=") {
-        plan->listen_pid_index = static_cast<int>(i);
-        break;
-      }
-    }
-  }
+  // With --no-fork PROGRAM keeps boxjail's pid, so LISTEN_PID stays right.
+  if (plan->mode != Mode::kNoFork) plan->listen_pid_index = env_index(plan->env.data(), "LISTEN_PID");
   return true;
 }
 
@@ -188,10 +188,8 @@ bool check_fds(const Options& o, SystemFacts& sys, LaunchPlan* plan,
   if (!check_socket_activation(sys, plan, &maps, err)) return false;
   if (o.has_status_fd) {
     int n = -1;
-    if (!parse_fd_side(o.status_fd, "", &n, err)) {
-      err->msg = "--status-fd " + o.status_fd + ": not a descriptor number";
-      return false;
-    }
+    if (parse_fd_number(o.status_fd, &n) != NumError::kOk)
+      return fail(err, "--status-fd " + o.status_fd + ": not a descriptor number");
     if (n <= 2)
       return fail(err, "--status-fd " + o.status_fd +
                            ": descriptors 0, 1 and 2 are PROGRAM's; use one from 3 up");
