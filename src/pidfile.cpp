@@ -172,36 +172,51 @@ bool PidFile::take_lock(std::string* err) {
   return false;
 }
 
-bool PidFile::lock_and_check(std::string* err, std::string* stale) {
-  stale->clear();
-  if (!take_lock(err)) return false;
+PidFile::Existing PidFile::read_existing(PidRecord* rec, std::string* err) const {
   UniqueFd fd(openat(dir_.get(), name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
-    if (errno == ENOENT) return true;
+    if (errno == ENOENT) return Existing::kAbsent;
     *err = flag_ + " " + path_ + ": " +
            (errno == ELOOP ? std::string("is a symbolic link; refusing to follow it")
                            : errno_text(errno));
-    return false;
+    return Existing::kRefused;
   }
   struct stat st {};
   if (fstat(fd.get(), &st) != 0) {
     *err = flag_ + " " + path_ + ": " + errno_text(errno);
-    return false;
+    return Existing::kRefused;
   }
   if (!S_ISREG(st.st_mode)) {
     *err = flag_ + " " + path_ + ": exists and is not a regular file";
-    return false;
+    return Existing::kRefused;
   }
   if (st.st_uid != geteuid()) {
     *err = flag_ + " " + path_ + ": owned by uid " + std::to_string(st.st_uid) +
            ", not by uid " + std::to_string(geteuid()) + "; refusing to trust or replace it";
-    return false;
+    return Existing::kRefused;
   }
   std::string text;
+  if (!read_small(fd.get(), &text)) {
+    *err = flag_ + " " + path_ + ": " + errno_text(errno);
+    return Existing::kRefused;
+  }
+  return parse_pid_record(text, rec) ? Existing::kRecord : Existing::kGarbage;
+}
+
+bool PidFile::lock_and_check(std::string* err, std::string* stale) {
+  stale->clear();
+  if (!take_lock(err)) return false;
   PidRecord rec;
-  if (!read_small(fd.get(), &text) || !parse_pid_record(text, &rec)) {
-    *stale = "it does not hold a valid record";
-    return true;
+  switch (read_existing(&rec, err)) {
+    case Existing::kAbsent:
+      return true;
+    case Existing::kRefused:
+      return false;
+    case Existing::kGarbage:
+      *stale = "it does not hold a valid record";
+      return true;
+    case Existing::kRecord:
+      break;
   }
   if (record_is_live(rec)) {
     *err = "already running as pid " + std::to_string(rec.pid) + " (" + path_ + ")";
@@ -260,14 +275,10 @@ void PidFile::release() {
 
 bool PidFile::remove_if_holds(const PidRecord& r, std::string* err) {
   if (!take_lock(err)) return false;
-  UniqueFd fd(openat(dir_.get(), name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  std::string text;
   PidRecord now;
-  struct stat st {};
-  if (fd.valid() && fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
-      read_small(fd.get(), &text) && parse_pid_record(text, &now) && now == r) {
+  std::string ignored;
+  if (read_existing(&now, &ignored) == Existing::kRecord && now == r)
     unlinkat(dir_.get(), name_.c_str(), 0);
-  }
   release();
   return true;
 }
@@ -277,34 +288,17 @@ int check_pidfile(const std::string& path, std::string* out, std::string* err) {
   if (!absolute_pidfile_path(path, &abs, err, "--check-pidfile")) return 125;
   PidFile pf;
   if (!pf.open(abs, err, "--check-pidfile")) return 125;
-  UniqueFd fd(openat(pf.dir_fd()->get(), abs.substr(abs.rfind('/') + 1).c_str(),
-                     O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return 1;
-    *err = "--check-pidfile " + abs + ": " +
-           (errno == ELOOP ? std::string("is a symbolic link; refusing to follow it")
-                           : errno_text(errno));
-    return 125;
-  }
-  struct stat st {};
-  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    *err = "--check-pidfile " + abs + ": not a regular file";
-    return 125;
-  }
-  if (st.st_uid != geteuid()) {
-    *err = "--check-pidfile " + abs + ": owned by uid " + std::to_string(st.st_uid) +
-           ", not by uid " + std::to_string(geteuid()) + "; refusing to trust it";
-    return 125;
-  }
-  std::string text;
   PidRecord rec;
-  if (!read_small(fd.get(), &text)) {
-    *err = "--check-pidfile " + abs + ": " + errno_text(errno);
-    return 125;
+  switch (pf.read_existing(&rec, err)) {
+    case PidFile::Existing::kRefused:
+      return 125;
+    case PidFile::Existing::kRecord:
+      if (!record_is_live(rec)) return 1;
+      *out = std::to_string(rec.pid) + "\n";
+      return 0;
+    default:
+      return 1;  // absent, or garbage: nothing runs under this record
   }
-  if (!parse_pid_record(text, &rec) || !record_is_live(rec)) return 1;
-  *out = std::to_string(rec.pid) + "\n";
-  return 0;
 }
 
 }  // namespace boxjail

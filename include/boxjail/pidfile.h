@@ -62,6 +62,12 @@ class PidFile {
   /// Removes PATH if it still holds `r` (under the lock).
   bool remove_if_holds(const PidRecord& r, std::string* err);
 
+  /// What is at PATH now. kRefused (with `*err`) for what must not be
+  /// trusted: a symlink, a non-regular file, another user's file, a read
+  /// error. Never follows a symlink.
+  enum class Existing { kAbsent, kRecord, kGarbage, kRefused };
+  Existing read_existing(PidRecord* rec, std::string* err) const;
+
   /// The descriptors this object holds, so they can be kept off --fd targets.
   UniqueFd* dir_fd() { return &dir_; }
   UniqueFd* lock_fd() { return &lock_; }
