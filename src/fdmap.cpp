@@ -110,23 +110,13 @@ bool kept(const int* keep, size_t n, int fd) noexcept {
 // everything above the last one.
 int close_by_range(const int* keep, size_t n) noexcept {
   unsigned lo = 3;
-  for (size_t i = 0; i <= n; ++i) {
-    unsigned hi;
-    if (i < n) {
-      if (keep[i] < 3) continue;
-      if (static_cast<unsigned>(keep[i]) < lo) continue;
-      if (static_cast<unsigned>(keep[i]) == lo) {
-        lo = static_cast<unsigned>(keep[i]) + 1;
-        continue;
-      }
-      hi = static_cast<unsigned>(keep[i]) - 1;
-    } else {
-      hi = ~0u;
-    }
-    if (syscall(SYS_close_range, lo, hi, 0) != 0) return errno;
-    if (i < n) lo = static_cast<unsigned>(keep[i]) + 1;
+  for (size_t i = 0; i < n; ++i) {
+    if (keep[i] < 0 || static_cast<unsigned>(keep[i]) < lo) continue;  // 0, 1, 2
+    const auto k = static_cast<unsigned>(keep[i]);
+    if (k > lo && syscall(SYS_close_range, lo, k - 1, 0) != 0) return errno;
+    lo = k + 1;
   }
-  return 0;
+  return syscall(SYS_close_range, lo, ~0u, 0) != 0 ? errno : 0;
 }
 
 struct LinuxDirent64 {
