@@ -157,25 +157,24 @@ TEST(Terminal, InteractiveBashAtAPrompt) {
     while (read(master, buf, sizeof buf) > 0) {
     }
   });
+  // Starts a foreground sleep at the prompt and types `key` at it.
+  auto sleep_then = [&](const char* key) {
+    prompt();
+    say("echo sleeping; sleep 30\n");
+    ASSERT_EQ(line(), "sleeping\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    say(key);
+    prompt();
+  };
   prompt();
   say("echo started\n");
   ASSERT_EQ(line(), "started\n");
   // Ctrl-C interrupts the running command, not bash and not boxjail.
-  prompt();
-  say("echo sleeping; sleep 30\n");
-  ASSERT_EQ(line(), "sleeping\n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  say("\x03");
-  prompt();
+  sleep_then("\x03");
   say("echo after-sleep $?\n");
   EXPECT_EQ(line(), "after-sleep 130\n");
   // Ctrl-Z stops it; bash takes it as a job.
-  prompt();
-  say("echo sleeping; sleep 30\n");
-  ASSERT_EQ(line(), "sleeping\n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  say("\x1a");
-  prompt();
+  sleep_then("\x1a");
   say("jobs -s | wc -l; kill -KILL %1; echo killed\n");
   EXPECT_EQ(line(), "1\n");
   EXPECT_EQ(line(), "killed\n");
