@@ -19,7 +19,7 @@ bool fail(PlanError* err, std::string msg, int code = 125) {
   return false;
 }
 
-bool check_modes(const Options& o, LaunchPlan* plan, PlanError* err) {
+bool check_modes(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanError* err) {
   if (o.detach && o.no_fork)
     return fail(err, "--detach cannot be combined with --no-fork");
   plan->mode = o.detach ? Mode::kDetach : o.no_fork ? Mode::kNoFork : Mode::kSupervise;
@@ -46,6 +46,7 @@ bool check_modes(const Options& o, LaunchPlan* plan, PlanError* err) {
     if (!parse_signal(o.die_with_parent, &plan->die_signal))
       return fail(err, "--die-with-parent=" + o.die_with_parent + ": unknown signal '" +
                            o.die_with_parent + "' (use a name such as KILL or TERM, or a number)");
+    plan->parent_pid = sys.parent_pid();
   }
   if (o.has_pidfile) {
     std::string msg;
@@ -144,11 +145,15 @@ bool check_socket_activation(SystemFacts& sys, LaunchPlan* plan, std::vector<FdM
 bool check_fds(const Options& o, SystemFacts& sys, LaunchPlan* plan,
                PlanError* err) {
   plan->close_fds = !o.keep_fds;
-  // The soft RLIMIT_NOFILE that PROGRAM will run with.
-  rlim_t soft = sys.current_rlimit(RLIMIT_NOFILE).rlim_cur;
+  // The soft RLIMIT_NOFILE that PROGRAM will run with, and whether a raise
+  // of it must come before the moves. Only --fd needs either, so a launch
+  // without it does not ask.
+  rlim_t soft = 0;
   const RlimitSetting* nofile = nullptr;
-  for (size_t i = 0; i < plan->rlimits.size(); ++i) {
-    if (plan->rlimits[i].resource == RLIMIT_NOFILE) {
+  if (!o.fds.empty()) {
+    soft = sys.current_rlimit(RLIMIT_NOFILE).rlim_cur;
+    for (size_t i = 0; i < plan->rlimits.size(); ++i) {
+      if (plan->rlimits[i].resource != RLIMIT_NOFILE) continue;
       nofile = &plan->rlimits[i];
       if (nofile->value.rlim_cur > soft) plan->nofile_first = static_cast<int>(i);
       soft = nofile->value.rlim_cur;
@@ -283,7 +288,6 @@ const char* mode_name(Mode m) {
 
 bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
                 char** envp, LaunchPlan* plan, PlanError* err) {
-  plan->parent_pid = sys.parent_pid();
   for (char** e = envp; e && *e; ++e) plan->env.push_back(*e);
   plan->env.push_back(nullptr);
 #ifdef BOXJAIL_FAULT_INJECTION
@@ -298,7 +302,7 @@ bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
     plan->fail_errno = e;
   }
 #endif
-  return check_modes(opts, plan, err) && check_rlimits(opts, sys, plan, err) &&
+  return check_modes(opts, sys, plan, err) && check_rlimits(opts, sys, plan, err) &&
          check_fds(opts, sys, plan, err) &&
          check_program(opts, path_env, plan, err);
 }

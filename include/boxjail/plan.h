@@ -43,7 +43,7 @@ struct LaunchPlan {
   /// strings are not owned; they live as long as the process.
   std::vector<char*> env;
 
-  pid_t parent_pid = 0;           // boxjail's parent when it started
+  pid_t parent_pid = 0;           // boxjail's parent at start (--die-with-parent only)
   std::string pidfile;            // absolute; empty without --pidfile
   int status_fd = -1;             // --status-fd, or -1
   int die_signal = 0;             // --die-with-parent, or 0
