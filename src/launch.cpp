@@ -132,7 +132,6 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   s.temp_floor = plan.fd_program.temp_floor;
   s.temps = rt->temps.data();
   s.close_fds = plan.close_fds;
-  s.close_method = plan.close_method;
   s.die_signal = plan.die_signal;
   if (plan.listen_pid_index >= 0) {
     // The child writes its own pid after the prefix.

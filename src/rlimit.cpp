@@ -36,11 +36,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-struct Suffix {
-  std::string_view text;
-  uint64_t factor;
-};
-
 // Multiplier for `suffix` under `unit`, or 0 when it does not belong there.
 uint64_t suffix_factor(RlimitUnit unit, std::string_view suffix) {
   if (suffix.empty()) return 1;

@@ -64,7 +64,6 @@ struct LaunchPlan {
   FdProgram fd_program;
   bool close_fds = true;        // false with --keep-fds
   std::vector<int> keep;        // sorted: 0, 1, 2 and every TARGET
-  CloseMethod close_method = CloseMethod::kCloseRange;
 
   /// Fault injection (BOXJAIL_FAULT_INJECTION builds, tests only):
   /// BOXJAIL_FAIL_STEP=NAME[:ERRNO] makes that child step fail.
