@@ -16,15 +16,45 @@ rlimit RealSystemFacts::current_rlimit(int resource) {
   return r;
 }
 
+namespace {
+
+bool effective_cap(int cap) {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+  if (syscall(SYS_capget, &hdr, data) != 0) return false;
+  return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+}  // namespace
+
+// The effective set alone is not the kernel's answer: inside a user
+// namespace it shows CAP_SYS_RESOURCE, but raising a hard limit needs the
+// capability in the initial namespace. So ask the kernel: raise one finite
+// hard limit by one and put it back (lowering a hard limit is always
+// allowed). Nothing else runs yet, so the moment of the raise is unseen.
 bool RealSystemFacts::has_cap_sys_resource() {
   if (cap_ < 0) {
-    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
-    if (syscall(SYS_capget, &hdr, data) != 0) {
-      cap_ = 0;
-    } else {
-      cap_ = (data[CAP_SYS_RESOURCE / 32].effective &
-              (1u << (CAP_SYS_RESOURCE % 32))) != 0;
+    cap_ = 0;
+    if (effective_cap(CAP_SYS_RESOURCE)) {
+      static const int kTry[] = {RLIMIT_MSGQUEUE, RLIMIT_SIGPENDING, RLIMIT_MEMLOCK,
+                                 RLIMIT_NPROC, RLIMIT_NOFILE};
+      bool tried = false;
+      for (int res : kTry) {
+        const auto r = static_cast<__rlimit_resource>(res);
+        rlimit old{};
+        if (getrlimit(r, &old) != 0 || old.rlim_max >= RLIM_INFINITY - 1) continue;
+        if (res == RLIMIT_NOFILE && old.rlim_max >= nr_open()) continue;
+        rlimit up{old.rlim_cur, old.rlim_max + 1};
+        tried = true;
+        if (setrlimit(r, &up) == 0) {
+          setrlimit(r, &old);
+          cap_ = 1;
+        }
+        break;
+      }
+      // Every hard limit is already unlimited: no raise is possible anyway,
+      // and the effective set is the only answer left.
+      if (!tried) cap_ = 1;
     }
   }
   return cap_ == 1;

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -86,6 +85,10 @@ constexpr int kTimeoutMs = 20000;
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  // The tests' own PATH, whatever the caller's: one unsearchable directory
+  // on it turns "not found" (127) into "cannot execute" (126). s.env may
+  // still set another.
+  setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
   for (const auto& e : s.env) putenv(const_cast<char*>(e.c_str()));
   if (s.listen_fds >= 0) {
     std::string names;
@@ -253,17 +256,41 @@ std::string without_sanitizer_warnings(const std::string& err) {
 #endif
 }
 
+std::string sysdeny_unavailable(const std::vector<std::string>& flags) {
+  Spawn s{.argv = {kSysdeny}};
+  s.argv.insert(s.argv.end(), flags.begin(), flags.end());
+  s.argv.insert(s.argv.end(), {"--", "/bin/true"});
+  Result r = run(s);
+  if (r.code() == 0) return "";
+  std::string why = r.err.empty() ? "sysdeny failed" : r.err;
+  if (why.back() == '\n') why.pop_back();
+  return why;
+}
+
 ino_t inode_of(int fd) {
   struct stat st {};
   fstat(fd, &st);
   return st.st_ino;
 }
 
+// Asks the kernel, not the effective set: inside a user namespace the set
+// shows CAP_SYS_RESOURCE, but a hard raise needs it in the initial one. A
+// throwaway child tries to raise its hard RLIMIT_NOFILE by one.
 bool have_cap_sys_resource() {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (syscall(SYS_capget, &hdr, data) != 0) return false;
-  return (data[0].effective & (1u << CAP_SYS_RESOURCE)) != 0;
+  static int known = -1;
+  if (known < 0) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      rlimit r{};
+      getrlimit(RLIMIT_NOFILE, &r);
+      r.rlim_max += 1;
+      _exit(setrlimit(RLIMIT_NOFILE, &r) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    known = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  return known == 1;
 }
 
 TempDir::TempDir() {
