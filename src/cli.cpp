@@ -3,6 +3,24 @@
 #include <CLI/CLI.hpp>
 
 namespace boxjail {
+namespace {
+
+// --help reads like the man page's SYNOPSIS: PROGRAM in the usage line, and
+// an optional value shown as [=SIGNAL] rather than CLI11's "{KILL}".
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App*, std::string) const override {
+    return "Usage: boxjail [OPTIONS] [--] PROGRAM [ARGS...]\n";
+  }
+  std::string make_option_name(const CLI::Option* opt, bool positional) const override {
+    std::string name = CLI::Formatter::make_option_name(opt, positional);
+    size_t brace = name.find('{');
+    if (brace != std::string::npos) name = name.substr(0, brace) + "[=SIGNAL]";
+    return name;
+  }
+};
+
+}  // namespace
 
 CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   CliResult res;
@@ -11,6 +29,7 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
                "boxjail"};
   app.footer("Exit status: PROGRAM's, or 125 (boxjail failed), 126 (cannot execute), 127 (not found).\n"
              "See boxjail(1).");
+  app.formatter(std::make_shared<HelpFormatter>());
   app.set_version_flag("-V,--version", "boxjail " BOXJAIL_VERSION);
   // Every option with a value takes exactly one word, so that the word after
   // it is never swallowed as a second value (it may be PROGRAM).

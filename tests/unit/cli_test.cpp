@@ -73,6 +73,11 @@ TEST(Cli, HelpAndVersion) {
   for (const char* flag : {"--rlimit", "--fd", "--keep-fds", "--detach", "--no-fork",
                            "--dry-run", "--verbose", "--quiet", "--log-level", "--version"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  // Reads like the man page's SYNOPSIS.
+  EXPECT_NE(r.out.find("\nUsage: boxjail [OPTIONS] [--] PROGRAM [ARGS...]\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  --die-with-parent[=SIGNAL]  "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('{'), std::string::npos) << r.out;
   r = parse({"-V"}, &o);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.rfind("boxjail ", 0), 0u) << r.out;
