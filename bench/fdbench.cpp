@@ -63,8 +63,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (no_proc && !deny::hide_proc()) {
-    perror("fdbench: hiding /proc");
+  const char* why = "";
+  if (no_proc && !deny::hide_proc(&why)) {
+    fprintf(stderr, "fdbench: cannot hide /proc: %s: %s\n", why, strerror(errno));
     return 2;
   }
   if (!deny::syscalls(no_close_range, false)) {

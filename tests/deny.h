@@ -1,35 +1,86 @@
 // Taking parts of the system away from the calling process (and everything
 // it starts), to drive boxjail's fallbacks under real conditions. Used by
-// tests/sysdeny and bench/fdbench. Root only (mount namespace).
+// tests/sysdeny and bench/fdbench. The mount parts need CAP_SYS_ADMIN or
+// unprivileged user namespaces.
 #pragma once
 
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
 #include <cstddef>
 #include <vector>
 
 namespace deny {
 
+/// Writes `text` to /proc/self/FILE.
+inline bool write_proc_self(const char* file, const char* text) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/%s", file);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text, strlen(text)) == static_cast<ssize_t>(strlen(text));
+  close(fd);
+  return ok;
+}
+
+/// A mount namespace whose changes reach no other namespace, for mounts
+/// made on or below `under`:
+///  - with CAP_SYS_ADMIN, a new one with "/" made private, or, in a chroot
+///    (where "/" is no mount point and MS_PRIVATE gives EINVAL), with
+///    `under` made private when it is a mount point;
+///  - otherwise the route the kernel allows everyone: a new user namespace
+///    mapping our own ids to themselves, whose copy of the mounts propagates
+///    nothing back (the kernel refuses it inside a chroot).
+/// On failure errno is set and `why` says what was missing.
+inline bool private_mounts(const char* under, const char** why) {
+  if (unshare(CLONE_NEWNS) == 0) {
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) return true;
+    if (mount(nullptr, under, nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) return true;
+  }
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+    *why = "no private mount namespace (no CAP_SYS_ADMIN, or / is not a mount point as in a "
+           "chroot) and no user namespace (unshare(CLONE_NEWUSER))";
+    return false;
+  }
+  char map[64];
+  snprintf(map, sizeof map, "%u %u 1\n", uid, uid);
+  if (!write_proc_self("uid_map", map) || !write_proc_self("setgroups", "deny")) {
+    *why = "writing uid_map in a new user namespace";
+    return false;
+  }
+  snprintf(map, sizeof map, "%u %u 1\n", gid, gid);
+  if (!write_proc_self("gid_map", map)) {
+    *why = "writing gid_map in a new user namespace";
+    return false;
+  }
+  return true;
+}
+
 /// An empty tmpfs over /proc, in a private mount namespace.
-inline bool hide_proc() {
-  return unshare(CLONE_NEWNS) == 0 &&
-         mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-         mount("none", "/proc", "tmpfs", 0, nullptr) == 0;
+inline bool hide_proc(const char** why) {
+  if (!private_mounts("/proc", why)) return false;
+  *why = "mounting a tmpfs over /proc";
+  return mount("none", "/proc", "tmpfs", 0, nullptr) == 0;
 }
 
 /// `dir` read-only (a read-only bind mount of itself), in a private mount
 /// namespace.
-inline bool read_only(const char* dir) {
-  return unshare(CLONE_NEWNS) == 0 &&
-         mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-         mount(dir, dir, nullptr, MS_BIND, nullptr) == 0 &&
+inline bool read_only(const char* dir, const char** why) {
+  if (!private_mounts(dir, why)) return false;
+  *why = "a read-only bind mount";
+  return mount(dir, dir, nullptr, MS_BIND, nullptr) == 0 &&
          mount(nullptr, dir, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) == 0;
 }
 

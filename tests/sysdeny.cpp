@@ -31,12 +31,13 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: sysdeny [--no-close-range] [--no-setrlimit] [--no-proc] [--ro DIR] -- CMD...\n");
     return 2;
   }
-  if (no_proc && !deny::hide_proc()) {
-    perror("sysdeny: hiding /proc");
+  const char* why = "";
+  if (no_proc && !deny::hide_proc(&why)) {
+    fprintf(stderr, "sysdeny: cannot hide /proc: %s: %s\n", why, strerror(errno));
     return 2;
   }
-  if (ro && !deny::read_only(ro)) {
-    perror("sysdeny: read-only bind mount");
+  if (ro && !deny::read_only(ro, &why)) {
+    fprintf(stderr, "sysdeny: cannot make %s read-only: %s: %s\n", ro, why, strerror(errno));
     return 2;
   }
   if (!deny::syscalls(no_close_range, no_setrlimit)) {

@@ -43,18 +43,22 @@ TEST(Faults, EveryStepFailingInEveryModeStartsNothingAndLeavesNothing) {
       {"exec", {"default", "detach", "no-fork"}},
   };
   int cases = 0;
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  const std::string hard = std::to_string(nofile.rlim_max);
+  const std::string half = std::to_string(nofile.rlim_max / 2);
   for (const auto& sc : steps) {
     for (const auto& mode : sc.modes) {
       TempDir d;
       std::string pidfile = d.path + "/box.pid";
       int st[2];
       ASSERT_EQ(pipe2(st, O_CLOEXEC), 0);
-      // A lowered soft limit, so that --rlimit nofile=1024: raises it and
+      // A lowered soft limit, so that --rlimit nofile=HARD: raises it and
       // the early step runs; every other flag switches one step on.
-      Spawn s{.argv = {"/bin/sh", "-c", "ulimit -Sn 512 && exec \"$@\"", "sh", kBoxjail}};
+      Spawn s{.argv = {"/bin/sh", "-c", "ulimit -Sn " + half + " && exec \"$@\"", "sh", kBoxjail}};
       if (mode != "default") s.argv.push_back("--" + mode);
       if (mode != "detach") s.argv.push_back("--die-with-parent");
-      s.argv.insert(s.argv.end(), {"--rlimit", "nofile=1024:", "--rlimit", "core=0", "--fd",
+      s.argv.insert(s.argv.end(), {"--rlimit", "nofile=" + hard + ":", "--rlimit", "core=0", "--fd",
                                    "5=1", "--pidfile", pidfile, "--status-fd", "7", kProbe});
       s.fds = {{7, st[1]}};
       s.listen_fds = 0;  // socket activation: the environment step
@@ -117,6 +121,7 @@ TEST(Faults, StoppedAndContinuedTargetIsWaitedFor) {
 
 TEST(Faults, ReadOnlyPidfileDirectoryIsRefusedUpFront) {
   TempDir d;
+  if (std::string why = sysdeny_unavailable({"--ro", d.path}); !why.empty()) GTEST_SKIP() << why;
   for (const auto& mode : all_modes()) {
     Spawn s{.argv = {kSysdeny, "--ro", d.path, "--", kBoxjail}};
     s.argv.insert(s.argv.end(), mode.begin(), mode.end());

@@ -80,6 +80,10 @@ nlohmann::json fd_entry(const nlohmann::json& probe, int fd);
 /// missing (an unsanitized build prints none, and nothing is removed).
 std::string without_sanitizer_warnings(const std::string& err);
 
+/// "" when tests/sysdeny can take away what `flags` name here; else its
+/// one-line reason (for example, no private mount namespace in a chroot).
+std::string sysdeny_unavailable(const std::vector<std::string>& flags);
+
 ino_t inode_of(int fd);
 bool have_cap_sys_resource();
 

@@ -1,0 +1,54 @@
+// Preconditions that depend on the caller's privileges, checked the way the
+// kernel answers them, so that a test skips only where it truly cannot run
+// and says exactly why.
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+#include <grp.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace privilege {
+
+/// chown(path, uid, gid); "" on success, else why the test cannot go on:
+/// without CAP_CHOWN the kernel says EPERM, and inside a user namespace
+/// that does not map `uid` it says EINVAL.
+inline std::string give_away(const std::string& path, uid_t uid, gid_t gid) {
+  if (chown(path.c_str(), uid, gid) == 0) return "";
+  if (errno == EPERM) return "needs CAP_CHOWN (to give a file to uid " + std::to_string(uid) + ")";
+  if (errno == EINVAL)
+    return "uid " + std::to_string(uid) + " is not mapped in this user namespace";
+  return std::string("chown: ") + std::strerror(errno);
+}
+
+/// Whether this process could switch to uid/gid `id` (a throwaway child
+/// tries); "" if so, else why not.
+inline std::string can_become(uid_t id) {
+  int p[2];
+  if (pipe(p) != 0) return "pipe failed";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int e = 0;
+    if (setgroups(0, nullptr) != 0) e = -errno;  // told apart below
+    else if (setresgid(id, id, id) != 0 || setresuid(id, id, id) != 0) e = errno;
+    (void)!write(p[1], &e, sizeof e);
+    _exit(0);
+  }
+  close(p[1]);
+  int e = -1;
+  (void)!read(p[0], &e, sizeof e);
+  close(p[0]);
+  waitpid(pid, nullptr, 0);
+  if (e == 0) return "";
+  if (e == -EPERM && geteuid() == 0)
+    return "setgroups is denied in this user namespace (/proc/self/setgroups)";
+  if (e < 0) e = -e;
+  if (e == EPERM) return "needs CAP_SETUID and CAP_SETGID (to become uid " + std::to_string(id) + ")";
+  if (e == EINVAL) return "uid " + std::to_string(id) + " is not mapped in this user namespace";
+  return std::string("setresuid: ") + std::strerror(e);
+}
+
+}  // namespace privilege
