@@ -54,6 +54,25 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
       app.add_flag("--die-with-parent{KILL}", o.die_with_parent,
                    "PROGRAM gets SIGNAL (default KILL) when boxjail's parent dies; "
                    "a signal is given as --die-with-parent=SIGNAL");
+  value("--fs-ro", o.fs_ro, "PATH", "Landlock: PROGRAM may read files and list directories beneath PATH");
+  value("--fs-rx", o.fs_rx, "PATH", "Landlock: as --fs-ro, and execute");
+  value("--fs-rw", o.fs_rw, "PATH",
+        "Landlock: as --fs-ro, and write, truncate, create, remove, rename and link, device ioctls");
+  value("--fs-rwx", o.fs_rwx, "PATH", "Landlock: as --fs-rw, and execute");
+  app.add_flag("--fs-exec-deps", o.fs_exec_deps,
+               "Landlock: read+execute on PROGRAM, its interpreter and its shared libraries");
+  value("--net-bind", o.net_bind, "PORT[-PORT]", "Landlock: PROGRAM may bind these TCP ports");
+  value("--net-connect", o.net_connect, "PORT[-PORT]",
+        "Landlock: PROGRAM may connect to these TCP ports");
+  app.add_flag("--net-deny", o.net_deny, "Landlock: no TCP bind or connect at all");
+  value("--scope", o.scopes, "unix|signal",
+        "Landlock: no abstract unix sockets, or no signals, beyond the sandbox");
+  auto* landlock_mode =
+      value("--landlock", o.landlock_mode, "MODE",
+            "require (default): refuse what the kernel cannot enforce; best-effort: drop it, "
+            "with a warning");
+  app.add_flag("--landlock-log", o.landlock_log,
+               "Landlock: PROGRAM's denials go to the kernel audit log");
   app.add_flag("--dry-run", o.dry_run, "Print the launch plan as JSON and exit");
   app.add_flag("-v,--verbose", o.verbose, "More log output (repeatable)");
   app.add_flag("-q,--quiet", o.quiet, "Log errors only");
@@ -83,6 +102,7 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   }
 
   o.has_log_level = log_level->count() > 0;
+  o.has_landlock_mode = landlock_mode->count() > 0;
   o.has_pidfile = pidfile->count() > 0;
   o.has_check_pidfile = check_pidfile->count() > 0;
   o.has_status_fd = status_fd->count() > 0;

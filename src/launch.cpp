@@ -14,6 +14,7 @@
 
 #include "boxjail/child.h"
 #include "boxjail/io.h"
+#include "boxjail/landlock.h"
 #include "boxjail/log.h"
 #include "boxjail/pidfile.h"
 #include "boxjail/supervise.h"
@@ -31,6 +32,7 @@ struct Runtime {
   char listen_pid[32] = {};
   sigset_t orig_mask{};
   struct sigaction orig_chld {};
+  UniqueFd landlock;  // the ruleset, until the child restricts itself
   ChildSpec spec;
   ChildStep steps[kMaxSteps]{};
   size_t n_steps = 0;
@@ -97,6 +99,10 @@ std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
       std::string msg = "cannot execute '" + plan.program + "': " + why;
       if (f.err == ENOENT && access(plan.path.c_str(), F_OK) == 0)
         msg += " (the file exists: is its interpreter or dynamic loader missing?)";
+      // boxjail itself may execute it: then the refusal was the sandbox's.
+      if (f.err == EACCES && plan.landlock.handled_fs && access(plan.path.c_str(), X_OK) == 0)
+        msg += " by the Landlock rules (PROGRAM needs read+execute on itself, its interpreter "
+               "and its libraries: --fs-exec-deps, or --fs-rx /usr)";
       return msg;
     }
     case Step::kNofileEarly:
@@ -116,6 +122,25 @@ std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
          "' failed: " + why;
 }
 
+// The Landlock ruleset, built in full before anything else is created, and
+// the best-effort warnings. Its descriptor is close-on-exec and kept off the
+// --fd targets until the child restricts itself with it.
+bool prepare_landlock(const LaunchPlan& plan, Runtime* rt) {
+  for (const auto& d : plan.landlock.dropped)
+    log::warn("--landlock=best-effort: " + d);
+  if (!plan.landlock.active) return true;
+  std::string err;
+  rt->landlock.reset(landlock::create_ruleset(plan.landlock, &err));
+  if (!rt->landlock.valid() || !avoid_targets(&rt->landlock, plan)) {
+    log::error("landlock: " + (err.empty() ? std::string(std::strerror(errno)) : err));
+    return false;
+  }
+  keep_fd(rt, rt->landlock.get());
+  rt->spec.landlock_fd = rt->landlock.get();
+  rt->spec.landlock_flags = plan.landlock.restrict_flags;
+  return true;
+}
+
 void prepare(const LaunchPlan& plan, Runtime* rt) {
   for (const auto& r : plan.rlimits) rt->rlimits.push_back({r.resource, r.value});
   rt->temps.assign(static_cast<size_t>(plan.fd_program.temp_count), -1);
@@ -133,6 +158,7 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   s.temps = rt->temps.data();
   s.close_fds = plan.close_fds;
   s.die_signal = plan.die_signal;
+  s.no_new_privs = plan.no_new_privs;
   if (plan.listen_pid_index >= 0) {
     // The child writes its own pid after the prefix.
     std::memcpy(rt->listen_pid, "LISTEN_PID=", 12);
@@ -244,6 +270,7 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
 int launch(const LaunchPlan& plan) {
   Runtime rt;
   prepare(plan, &rt);
+  if (!prepare_landlock(plan, &rt)) return 125;
   if (plan.mode == Mode::kNoFork) return run_in_place(plan, &rt);
 
   int p[2];

@@ -237,6 +237,25 @@ bool check_program(const Options& o, const char* path_env, LaunchPlan* plan,
   return true;
 }
 
+bool check_restrictions(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanError* err) {
+  std::string msg;
+  if (!landlock::check(o, sys, plan->path, plan->env.data(), plan->landlock_abi_cap,
+                       &plan->landlock, &msg))
+    return fail(err, msg);
+  if (plan->landlock.active) {
+    // Landlock (like seccomp) needs no_new_privs unless we have
+    // CAP_SYS_ADMIN; with it, PROGRAM keeps the ability to gain privileges
+    // through set-user-ID files, as without boxjail.
+    if (sys.has_cap_sys_admin()) {
+      plan->no_new_privs_why = "not set: boxjail has CAP_SYS_ADMIN, so Landlock does not need it";
+    } else {
+      plan->no_new_privs = true;
+      plan->no_new_privs_why = "implied by Landlock";
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void json_escape(std::string* out, std::string_view s) {
@@ -301,10 +320,14 @@ bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
     if (plan->fail_step == 0) return fail(err, "BOXJAIL_FAIL_STEP=" + spec + ": no such step");
     plan->fail_errno = e;
   }
+  if (const char* a = env_value(plan->env.data(), "BOXJAIL_LANDLOCK_ABI")) {
+    if (parse_fd_number(a, &plan->landlock_abi_cap) != NumError::kOk)
+      return fail(err, std::string("BOXJAIL_LANDLOCK_ABI=") + a + ": not a number");
+  }
 #endif
   return check_modes(opts, sys, plan, err) && check_rlimits(opts, sys, plan, err) &&
          check_fds(opts, sys, plan, err) &&
-         check_program(opts, path_env, plan, err);
+         check_program(opts, path_env, plan, err) && check_restrictions(opts, sys, plan, err);
 }
 
 std::string plan_to_json(const LaunchPlan& plan) {
@@ -351,6 +374,12 @@ std::string plan_to_json(const LaunchPlan& plan) {
     j += "null";
   }
   j += ",\"listen_fds\":" + (plan.socket_activation ? std::to_string(plan.listen_fds) : std::string("null"));
+  j += ",\"landlock\":" + (plan.landlock.requested ? landlock::to_json(plan.landlock) : "null");
+  j += ",\"no_new_privs\":{\"set\":";
+  j += plan.no_new_privs ? "true" : "false";
+  j += ",\"why\":";
+  json_string(&j, plan.no_new_privs_why.empty() ? "not asked for" : plan.no_new_privs_why);
+  j += '}';
   j += "}\n";
   return j;
 }

@@ -5,6 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "boxjail/numparse.h"
 #include "boxjail/unique_fd.h"
 
@@ -76,6 +78,13 @@ uint64_t RealSystemFacts::nr_open() {
   }
   return nr_open_;
 }
+
+int RealSystemFacts::landlock_abi() {
+  long v = syscall(SYS_landlock_create_ruleset, nullptr, 0, 1u /* VERSION */);
+  return v < 0 ? -errno : static_cast<int>(v);
+}
+
+bool RealSystemFacts::has_cap_sys_admin() { return effective_cap(CAP_SYS_ADMIN); }
 
 bool RealSystemFacts::fd_is_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
 pid_t RealSystemFacts::pid() { return getpid(); }

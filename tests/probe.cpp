@@ -13,13 +13,28 @@
 // Check mode (--check-fds 0,1,2 and/or --check-nofile N, with --fail-file
 // FILE): no report, exit 0 when the process sees exactly that, else exit 3
 // and append what it saw to FILE.
+// Attempts, each reported in "access" as {"op", "arg", "errno"} (0: it
+// worked), made in order after the descriptors are gathered:
+//   --read FILE, --write FILE (create or append), --truncate FILE,
+//   --rename FROM TO, --list DIR, --exec FILE (fork + execve, errno of the
+//   execve), --bind PORT and --connect PORT (TCP on 127.0.0.1),
+//   --unix-connect NAME (abstract unix socket), --signal PID (kill(PID, 0)).
+// "nnp" is prctl(PR_GET_NO_NEW_PRIVS); "status_nnp" the NoNewPrivs line of
+// /proc/self/status ("" when it cannot be read).
 #include <dirent.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -84,6 +99,87 @@ std::string status_field(const char* key) {
   return v;
 }
 
+// One attempted access; returns 0 or the errno it failed with.
+int attempt(const std::string& op, const char* a, const char* b) {
+  errno = 0;
+  if (op == "--read") {
+    int fd = open(a, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    char c;
+    int r = read(fd, &c, 1) < 0 ? errno : 0;
+    close(fd);
+    return r;
+  }
+  if (op == "--write") {
+    int fd = open(a, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return errno;
+    int r = write(fd, "x", 1) < 0 ? errno : 0;
+    close(fd);
+    return r;
+  }
+  if (op == "--truncate") return truncate(a, 0) == 0 ? 0 : errno;
+  if (op == "--rename") return rename(a, b) == 0 ? 0 : errno;
+  if (op == "--list") {
+    DIR* d = opendir(a);
+    if (!d) return errno;
+    int r = readdir(d) || errno == 0 ? 0 : errno;
+    closedir(d);
+    return r;
+  }
+  if (op == "--exec") {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return errno;
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(1);  // whatever it prints is not the report (/dev/null may be denied)
+      char* argv[] = {const_cast<char*>(a), const_cast<char*>("--version"), nullptr};
+      execv(a, argv);
+      int e = errno;
+      (void)!write(p[1], &e, sizeof e);
+      _exit(127);
+    }
+    close(p[1]);
+    int e = 0;
+    if (read(p[0], &e, sizeof e) != sizeof e) e = 0;
+    close(p[0]);
+    waitpid(pid, nullptr, 0);
+    return e;
+  }
+  if (op == "--bind" || op == "--connect") {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(atoi(a)));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int r = (op == "--bind" ? bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa)
+                            : connect(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa)) == 0
+                ? 0
+                : errno;
+    close(s);
+    return r;
+  }
+  if (op == "--unix-connect") {
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    size_t n = strlen(a);
+    if (n + 1 > sizeof sa.sun_path) n = sizeof sa.sun_path - 1;
+    memcpy(sa.sun_path + 1, a, n);  // abstract: a leading NUL
+    int r = connect(s, reinterpret_cast<sockaddr*>(&sa),
+                    static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n)) == 0
+                ? 0
+                : errno;
+    close(s);
+    return r;
+  }
+  if (op == "--signal") return kill(static_cast<pid_t>(atoi(a)), 0) == 0 ? 0 : errno;
+  return EINVAL;
+}
+
 std::string lim(rlim_t v) {
   return v == RLIM_INFINITY ? "\"unlimited\"" : std::to_string(v);
 }
@@ -98,8 +194,26 @@ int main(int argc, char** argv) {
   const char* fail_file = nullptr;   // where a failed check is recorded
   int exit_code = 0, kill_sig = 0, spawn = 0;
   bool wait_sig = false;
+  struct Attempt {
+    std::string op;
+    const char* a;
+    const char* b;
+  };
+  std::vector<Attempt> attempts;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--rename" && i + 2 < argc) {
+      attempts.push_back({a, argv[i + 1], argv[i + 2]});
+      i += 2;
+      continue;
+    }
+    if ((a == "--read" || a == "--write" || a == "--truncate" || a == "--list" ||
+         a == "--exec" || a == "--bind" || a == "--connect" || a == "--unix-connect" ||
+         a == "--signal") &&
+        i + 1 < argc) {
+      attempts.push_back({a, argv[++i], nullptr});
+      continue;
+    }
     if (a == "--out" && i + 1 < argc) out = argv[++i];
     else if (a == "--exit" && i + 1 < argc) exit_code = atoi(argv[++i]);
     else if (a == "--kill" && i + 1 < argc) kill_sig = atoi(argv[++i]);
@@ -131,6 +245,12 @@ int main(int argc, char** argv) {
       }
     }
     return ok ? 0 : 3;
+  }
+  std::string access;
+  for (const auto& at : attempts) {
+    int e = attempt(at.op, at.a, at.b);
+    access += std::string(access.empty() ? "" : ",") + "{\"op\":\"" + at.op.substr(2) +
+              "\",\"arg\":\"" + esc(at.a) + "\",\"errno\":" + std::to_string(e) + "}";
   }
   const std::string sigblk = status_field("SigBlk");
   if (wait_sig) {
@@ -187,8 +307,9 @@ int main(int argc, char** argv) {
       first = false;
     }
   }
-  j += "},\"sigblk\":\"" + sigblk + "\",\"sigign\":\"" +
-       status_field("SigIgn") + "\"}\n";
+  j += "},\"sigblk\":\"" + sigblk + "\",\"sigign\":\"" + status_field("SigIgn") +
+       "\",\"nnp\":" + std::to_string(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)) +
+       ",\"status_nnp\":\"" + status_field("NoNewPrivs") + "\",\"access\":[" + access + "]}\n";
 
   if (out) {
     std::string tmp = std::string(out) + ".tmp";

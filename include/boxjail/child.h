@@ -21,13 +21,19 @@
 //   5. kCloseFds    close every descriptor >= 3 not kept (unless --keep-fds).
 //   6. kRlimits     setrlimit() for each --rlimit, in command-line order.
 //      (identity goes here; it clears the parent-death signal, so that step
-//      must set it again; then no_new_privs, Landlock and seccomp, last)
-//   7. kEnviron     socket activation: LISTEN_PID=<own pid> into the buffer
+//      must set it again)
+//   7. kNoNewPrivs  prctl(PR_SET_NO_NEW_PRIVS, 1): implied by Landlock (and
+//                   later seccomp) unless boxjail has CAP_SYS_ADMIN.
+//   8. kLandlock    landlock_restrict_self() on the ruleset the parent built
+//                   (its descriptor is close-on-exec and kept until here).
+//   9. kEnviron     socket activation: LISTEN_PID=<own pid> into the buffer
 //                   the parent prepared.
-//   8. kSignals     restore the signal mask and SIGCHLD disposition that
+//  10. kSignals     restore the signal mask and SIGCHLD disposition that
 //                   boxjail inherited.
-//   9. kReport      --no-fork with --status-fd: write the prepared line.
-//  10. kExec        execve().
+//  11. kReport      --no-fork with --status-fd: write the prepared line.
+//      (seccomp goes here, the very last before exec)
+//  12. kExec        execve(), under the Landlock domain: PROGRAM, its
+//                   interpreter and libraries need read+execute rules.
 #pragma once
 
 #include <signal.h>
@@ -48,6 +54,8 @@ enum class Step : int32_t {
   kFdMoves,
   kCloseFds,
   kRlimits,
+  kNoNewPrivs,
+  kLandlock,
   kEnviron,
   kSignals,
   kReport,
@@ -105,6 +113,10 @@ struct ChildSpec {
 
   char* listen_pid = nullptr;  // "LISTEN_PID=" followed by room for digits
   size_t listen_pid_size = 0;   // of the whole buffer
+
+  bool no_new_privs = false;    // kNoNewPrivs
+  int landlock_fd = -1;         // kLandlock: the ruleset, or -1
+  uint32_t landlock_flags = 0;  // landlock_restrict_self() flags
 
   int report_fd = -1;           // kReport writes report[0..report_len)
   const char* report = nullptr;

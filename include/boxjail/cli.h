@@ -29,6 +29,15 @@ struct Options {
   bool has_status_fd = false;
   std::string die_with_parent;       // --die-with-parent[=SIGNAL]
   bool has_die_with_parent = false;
+  // Landlock (landlock.h).
+  std::vector<std::string> fs_ro, fs_rx, fs_rw, fs_rwx;  // --fs-* PATH
+  bool fs_exec_deps = false;
+  std::vector<std::string> net_bind, net_connect;  // PORT[-PORT]
+  bool net_deny = false;
+  std::vector<std::string> scopes;   // --scope unix|signal
+  std::string landlock_mode;         // --landlock=require|best-effort
+  bool has_landlock_mode = false;
+  bool landlock_log = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
 };
 

@@ -10,6 +10,7 @@
 
 #include "boxjail/cli.h"
 #include "boxjail/fdmap.h"
+#include "boxjail/landlock.h"
 #include "boxjail/log.h"
 #include "boxjail/rlimit.h"
 #include "boxjail/sysfacts.h"
@@ -65,10 +66,18 @@ struct LaunchPlan {
   bool close_fds = true;        // false with --keep-fds
   std::vector<int> keep;        // sorted: 0, 1, 2 and every TARGET
 
+  landlock::LandlockPlan landlock;
+  /// PR_SET_NO_NEW_PRIVS for PROGRAM, and why (for --dry-run): implied by
+  /// Landlock unless boxjail has CAP_SYS_ADMIN.
+  bool no_new_privs = false;
+  std::string no_new_privs_why;
+
   /// Fault injection (BOXJAIL_FAULT_INJECTION builds, tests only):
   /// BOXJAIL_FAIL_STEP=NAME[:ERRNO] makes that child step fail.
   int32_t fail_step = 0;
   int fail_errno = 0;
+  /// BOXJAIL_LANDLOCK_ABI=N: believe the kernel has at most Landlock ABI N.
+  int landlock_abi_cap = -1;
 };
 
 struct PlanError {

@@ -20,6 +20,11 @@ class SystemFacts {
   virtual uint64_t nr_open() = 0;
   /// Whether descriptor `fd` is open in this process.
   virtual bool fd_is_open(int fd) = 0;
+  /// The Landlock ABI version, or -errno when Landlock is unavailable.
+  virtual int landlock_abi() = 0;
+  /// Whether this process has CAP_SYS_ADMIN in its user namespace (the
+  /// check Landlock and seccomp make instead of requiring no_new_privs).
+  virtual bool has_cap_sys_admin() = 0;
   /// getpid() and getppid().
   virtual pid_t pid() = 0;
   virtual pid_t parent_pid() = 0;
@@ -32,6 +37,8 @@ class RealSystemFacts final : public SystemFacts {
   bool has_cap_sys_resource() override;
   uint64_t nr_open() override;
   bool fd_is_open(int fd) override;
+  int landlock_abi() override;
+  bool has_cap_sys_admin() override;
   pid_t pid() override;
   pid_t parent_pid() override;
 

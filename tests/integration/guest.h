@@ -12,6 +12,9 @@
 namespace guest {
 
 inline constexpr const char* kMarker = "BOXJAIL-GUEST-UP";
+/// How long a boot may take before a test fails: a TCG boot takes about
+/// 2 s on an idle machine, and much longer beside a loaded test run.
+inline constexpr int kBootTimeoutMs = 240000;
 
 /// "" when a guest can boot here; else what is missing, for GTEST_SKIP.
 std::string unavailable();

@@ -24,7 +24,7 @@ class Guest : public ::testing::Test {
 
   // boxjail FLAGS... -- qemu ..., as a Spawn.
   static Spawn under_boxjail(std::vector<std::string> flags, const guest::Boot& b = {}) {
-    Spawn s{.argv = {kBoxjail}};
+    Spawn s{.argv = {kBoxjail}, .timeout_ms = guest::kBootTimeoutMs};
     s.argv.insert(s.argv.end(), flags.begin(), flags.end());
     s.argv.push_back("--");
     for (auto& a : guest::argv(b)) s.argv.push_back(a);

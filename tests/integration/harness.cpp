@@ -20,7 +20,6 @@
 namespace harness {
 namespace {
 
-constexpr int kTimeoutMs = 20000;
 
 [[noreturn]] void die(const char* what) {
   dprintf(2, "harness: %s: %s\n", what, strerror(errno));
@@ -122,7 +121,7 @@ bool drain(int* fd, std::string* buf) {
 int Result::code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 int Result::signal() const { return WIFSIGNALED(status) ? WTERMSIG(status) : 0; }
 
-Proc::Proc(const Spawn& s) {
+Proc::Proc(const Spawn& s) : timeout_ms_(s.timeout_ms) {
   int o[2], e[2];
   if (pipe2(o, O_CLOEXEC) || pipe2(e, O_CLOEXEC)) ADD_FAILURE() << "pipe";
   std::string slave;
@@ -151,7 +150,7 @@ Proc::~Proc() {
 }
 
 std::string Proc::read_line() {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
   while (out_buf_.find('\n') == std::string::npos && out_ >= 0) {
     int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                     deadline - std::chrono::steady_clock::now())
@@ -171,7 +170,7 @@ std::string Proc::read_line() {
 
 bool Proc::wait_stopped() {
   int status = 0;
-  for (int i = 0; i < kTimeoutMs / 10; ++i) {
+  for (int i = 0; i < timeout_ms_ / 10; ++i) {
     pid_t r = waitpid(pid_, &status, WUNTRACED | WNOHANG);
     if (r == pid_) return WIFSTOPPED(status);
     usleep(10000);
@@ -181,7 +180,7 @@ bool Proc::wait_stopped() {
 
 Result Proc::wait() {
   Result r;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
   while (out_ >= 0 || err_ >= 0) {
     int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                     deadline - std::chrono::steady_clock::now())

@@ -37,6 +37,8 @@ struct Spawn {
   /// >= 0: systemd socket activation of the command itself: LISTEN_PID is
   /// its pid, LISTEN_FDS this count, LISTEN_FDNAMES "s0:s1:...".
   int listen_fds = -1;
+  /// How long read_line(), wait() and wait_stopped() wait before failing.
+  int timeout_ms = 20000;
 };
 
 struct Result {
@@ -52,9 +54,9 @@ class Proc {
   ~Proc();
   pid_t pid() const { return pid_; }
   int pty_master() const { return master_; }
-  /// Reads stdout until it holds a full line (or EOF / 20 s).
+  /// Reads stdout until it holds a full line (or EOF / the timeout).
   std::string read_line();
-  /// Waits for the process (20 s, then SIGKILL and a failed test).
+  /// Waits for the process (the timeout, then SIGKILL and a failed test).
   Result wait();
   /// waitpid with WUNTRACED; true if stopped.
   bool wait_stopped();
@@ -64,6 +66,7 @@ class Proc {
   int out_ = -1, err_ = -1, master_ = -1;
   std::string out_buf_, err_buf_;
   bool waited_ = false;
+  int timeout_ms_ = 20000;
 };
 
 Result run(const Spawn& s);

@@ -98,13 +98,16 @@ TEST(ChildSteps, OrderIsFixed) {
   sigset_t m;
   s.sigmask = &m;
   s.report = "x";
+  s.no_new_privs = true;
+  s.landlock_fd = 9;
   ChildStep steps[kMaxSteps];
   size_t n = build_step_list(s, steps);
   std::vector<Step> got;
   for (size_t i = 0; i < n; ++i) got.push_back(steps[i].id);
   EXPECT_EQ(got, (std::vector<Step>{Step::kSession, Step::kParentDeath, Step::kNofileEarly,
                                     Step::kFdMoves, Step::kCloseFds, Step::kRlimits,
-                                    Step::kEnviron, Step::kSignals, Step::kReport, Step::kExec}));
+                                    Step::kNoNewPrivs, Step::kLandlock, Step::kEnviron,
+                                    Step::kSignals, Step::kReport, Step::kExec}));
 }
 
 }  // namespace

@@ -20,11 +20,15 @@ class FakeSystem final : public SystemFacts {
   bool has_cap_sys_resource() override { return cap; }
   uint64_t nr_open() override { return nr_open_value; }
   bool fd_is_open(int fd) override { return open_fds.count(fd) != 0; }
+  int landlock_abi() override { return abi; }
+  bool has_cap_sys_admin() override { return cap_sys_admin; }
   pid_t pid() override { return 4242; }
   pid_t parent_pid() override { return 4000; }
 
   std::map<int, rlimit> limits;
   bool cap = false;
+  int abi = 7;
+  bool cap_sys_admin = false;
   uint64_t nr_open_value = 1048576;
   std::set<int> open_fds{0, 1, 2};
 };

@@ -168,7 +168,8 @@ TEST(Plan, DryRunJson) {
             "\"mode\":\"detach\",\"rlimits\":[{\"name\":\"nofile\",\"soft\":100,\"hard\":200},"
             "{\"name\":\"as\",\"soft\":\"unlimited\",\"hard\":\"unlimited\"}],"
             "\"fds\":[{\"target\":3,\"source\":4}],\"close_fds\":true,\"pidfile\":null,"
-            "\"status_fd\":null,\"die_with_parent\":null,\"listen_fds\":null}\n");
+            "\"status_fd\":null,\"die_with_parent\":null,\"listen_fds\":null,"
+            "\"landlock\":null,\"no_new_privs\":{\"set\":false,\"why\":\"not asked for\"}}\n");
 
   LaunchPlan more;
   o = {};
@@ -182,7 +183,7 @@ TEST(Plan, DryRunJson) {
   ASSERT_TRUE(build(o, sys, &more).ok);
   std::string j = plan_to_json(more);
   EXPECT_NE(j.find("\"pidfile\":\"/run/box1.pid\",\"status_fd\":4,"
-                   "\"die_with_parent\":\"SIGTERM\",\"listen_fds\":null}"),
+                   "\"die_with_parent\":\"SIGTERM\",\"listen_fds\":null,"),
             std::string::npos)
       << j;
 }
