@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <linux/seccomp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,6 +95,14 @@ int step_signals(const ChildSpec& s, int32_t*) noexcept {
   return 0;
 }
 
+int step_identity(const ChildSpec& s, int32_t* detail) noexcept {
+  return apply_identity(*s.identity, detail);
+}
+
+int step_seccomp(const ChildSpec& s, int32_t*) noexcept {
+  return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, s.seccomp) != 0 ? errno : 0;
+}
+
 int step_no_new_privs(const ChildSpec&, int32_t*) noexcept {
   return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ? errno : 0;
 }
@@ -121,6 +130,8 @@ const char* step_name(Step s) {
     case Step::kRlimits: return "rlimits";
     case Step::kSignals: return "signals";
     case Step::kExec: return "exec";
+    case Step::kIdentity: return "identity";
+    case Step::kSeccomp: return "seccomp";
     case Step::kNoNewPrivs: return "no-new-privs";
     case Step::kLandlock: return "landlock";
   }
@@ -142,11 +153,16 @@ size_t build_step_list(const ChildSpec& s, ChildStep (&out)[kMaxSteps]) {
   if (s.close_fds) out[n++] = {Step::kCloseFds, step_close_fds};
   if (s.n_rlimits > static_cast<size_t>(s.nofile_first >= 0 ? 1 : 0))
     out[n++] = {Step::kRlimits, step_rlimits};
+  if (s.identity) {
+    out[n++] = {Step::kIdentity, step_identity};
+    if (s.die_signal && s.identity->set_ids) out[n++] = {Step::kParentDeath, step_parent_death};
+  }
   if (s.no_new_privs) out[n++] = {Step::kNoNewPrivs, step_no_new_privs};
   if (s.landlock_fd >= 0) out[n++] = {Step::kLandlock, step_landlock};
   if (s.listen_pid) out[n++] = {Step::kEnviron, step_environ};
   if (s.sigmask || s.sigchld) out[n++] = {Step::kSignals, step_signals};
   if (s.report) out[n++] = {Step::kReport, step_report};
+  if (s.seccomp) out[n++] = {Step::kSeccomp, step_seccomp};
   out[n++] = {Step::kExec, step_exec};
   return n;
 }

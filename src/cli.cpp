@@ -73,6 +73,23 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
             "with a warning");
   app.add_flag("--landlock-log", o.landlock_log,
                "Landlock: PROGRAM's denials go to the kernel audit log");
+  value("--seccomp-deny", o.seccomp_deny, "SYSCALL[:ERRNO],...",
+        "seccomp: these calls fail with ERRNO (default EPERM); everything else is allowed");
+  value("--seccomp-allow", o.seccomp_allow, "SYSCALL,...",
+        "seccomp: an allowlist; every other call gets the --seccomp-default action");
+  auto* seccomp_default = value("--seccomp-default", o.seccomp_default, "ACTION",
+                                "kill-process (default), trap, log or errno:NAME");
+  auto* seccomp_profile = value("--seccomp-profile", o.seccomp_profile, "FILE",
+                                "seccomp: allow/deny/default rules from FILE, one per line");
+  auto* seccomp_bpf = value("--seccomp-bpf", o.seccomp_bpf, "FILE",
+                            "seccomp: load a ready classic-BPF program from FILE");
+  app.add_flag("--no-new-privs", o.no_new_privs, "Set PR_SET_NO_NEW_PRIVS for PROGRAM");
+  auto* user = value("-u,--user", o.user, "USER[:GROUP]",
+                     "Run PROGRAM as USER (name or number), with USER's groups");
+  auto* groups = value("--groups", o.groups, "G1,G2", "PROGRAM's supplementary groups (with --user)");
+  value("--cap-drop", o.cap_drop, "all|CAP,...", "Remove capabilities, bounding set included");
+  value("--cap-keep", o.cap_keep, "CAP,...",
+        "Keep capabilities across --user's uid change, as ambient capabilities");
   app.add_flag("--dry-run", o.dry_run, "Print the launch plan as JSON and exit");
   app.add_flag("-v,--verbose", o.verbose, "More log output (repeatable)");
   app.add_flag("-q,--quiet", o.quiet, "Log errors only");
@@ -103,6 +120,11 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
 
   o.has_log_level = log_level->count() > 0;
   o.has_landlock_mode = landlock_mode->count() > 0;
+  o.has_seccomp_default = seccomp_default->count() > 0;
+  o.has_seccomp_profile = seccomp_profile->count() > 0;
+  o.has_seccomp_bpf = seccomp_bpf->count() > 0;
+  o.has_user = user->count() > 0;
+  o.has_groups = groups->count() > 0;
   o.has_pidfile = pidfile->count() > 0;
   o.has_check_pidfile = check_pidfile->count() > 0;
   o.has_status_fd = status_fd->count() > 0;

@@ -33,6 +33,7 @@ struct Runtime {
   sigset_t orig_mask{};
   struct sigaction orig_chld {};
   UniqueFd landlock;  // the ruleset, until the child restricts itself
+  sock_fprog seccomp{};
   ChildSpec spec;
   ChildStep steps[kMaxSteps]{};
   size_t n_steps = 0;
@@ -92,6 +93,25 @@ std::string describe_fd_step(const LaunchPlan& plan, int32_t index) {
   return "descriptors";
 }
 
+std::string describe_identity_failure(const LaunchPlan& plan, int32_t detail,
+                                      const std::string& why) {
+  const ChildIdentity& id = plan.identity.child;
+  const std::string who = "uid " + std::to_string(id.uid) + ", gid " + std::to_string(id.gid);
+  switch (detail) {
+    case kIdBounding: return "--cap-drop: dropping from the bounding set: " + why;
+    case kIdGroups: return "--user (" + who + "): setgroups: " + why;
+    case kIdGid: return "--user (" + who + "): setresgid: " + why;
+    case kIdKeepCaps: return "--cap-keep: PR_SET_KEEPCAPS: " + why;
+    case kIdUid: return "--user (" + who + "): setresuid: " + why;
+    case kIdRegainedRoot:
+      return "--user (" + who + "): uid or gid 0 could be regained after the change; "
+             "refusing to run PROGRAM";
+    case kIdCapset: return "capabilities: capset: " + why;
+    case kIdAmbient: return "capabilities: the ambient set: " + why;
+  }
+  return "identity: " + why;
+}
+
 std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
   const std::string why = std::strerror(f.err);
   switch (static_cast<Step>(f.step)) {
@@ -113,6 +133,10 @@ std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
       break;
     case Step::kFdMoves:
       return "--fd: " + describe_fd_step(plan, f.detail) + ": " + why;
+    case Step::kIdentity:
+      return describe_identity_failure(plan, f.detail, why);
+    case Step::kSeccomp:
+      return "seccomp: loading the filter: " + why;
     case Step::kCloseFds:
       return "closing inherited descriptors: " + why;
     default:
@@ -159,6 +183,12 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   s.close_fds = plan.close_fds;
   s.die_signal = plan.die_signal;
   s.no_new_privs = plan.no_new_privs;
+  if (plan.identity.active) s.identity = &plan.identity.child;
+  if (plan.seccomp.active) {
+    rt->seccomp.len = static_cast<unsigned short>(plan.seccomp.program.size());
+    rt->seccomp.filter = const_cast<sock_filter*>(plan.seccomp.program.data());
+    s.seccomp = &rt->seccomp;
+  }
   if (plan.listen_pid_index >= 0) {
     // The child writes its own pid after the prefix.
     std::memcpy(rt->listen_pid, "LISTEN_PID=", 12);
@@ -255,8 +285,11 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
   }
   const std::string msg = describe_failure(plan, f);
   log::error(msg);
-  if (plan.status_fd >= 0 && f.step == static_cast<int32_t>(Step::kExec)) {
-    // The start line went out just before execve; take it back.
+  const bool reported = f.step == static_cast<int32_t>(Step::kSeccomp) ||
+                        f.step == static_cast<int32_t>(Step::kExec);
+  if (plan.status_fd >= 0 && reported) {
+    // The start line went out in the report step, before seccomp and
+    // execve; take it back.
     std::string line = "{\"error\": ";
     json_escape(&line, msg);
     line += ", \"exit-code\": " + std::to_string(exit_code_for(f)) + "}\n";
@@ -322,6 +355,10 @@ int launch(const LaunchPlan& plan) {
     rt.spec.session = SessionKind::kNewSession;
   }
   finish(&rt);
+  // The supervisor keeps boxjail's uid and no restrictions: a PROGRAM
+  // confined by seccomp or capabilities alone must not be able to ptrace it
+  // or write its memory. execve makes PROGRAM dumpable again.
+  if (plan.mode == Mode::kSupervise) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   pid_t pid = start_child(rt.spec, rt.steps, rt.n_steps, wr.get());
   if (pid < 0) {

@@ -1,5 +1,7 @@
 #include "boxjail/plan.h"
 
+#include <linux/capability.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -239,20 +241,29 @@ bool check_program(const Options& o, const char* path_env, LaunchPlan* plan,
 
 bool check_restrictions(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanError* err) {
   std::string msg;
-  if (!landlock::check(o, sys, plan->path, plan->env.data(), plan->landlock_abi_cap,
+  if (!check_identity(o, sys, &plan->identity, &msg) || !seccomp::check(o, &plan->seccomp, &msg) ||
+      !landlock::check(o, sys, plan->path, plan->env.data(), plan->landlock_abi_cap,
                        &plan->landlock, &msg))
     return fail(err, msg);
-  if (plan->landlock.active) {
-    // Landlock (like seccomp) needs no_new_privs unless we have
-    // CAP_SYS_ADMIN; with it, PROGRAM keeps the ability to gain privileges
-    // through set-user-ID files, as without boxjail.
-    if (sys.has_cap_sys_admin()) {
-      plan->no_new_privs_why = "not set: boxjail has CAP_SYS_ADMIN, so Landlock does not need it";
-    } else {
-      plan->no_new_privs = true;
-      plan->no_new_privs_why = "implied by Landlock";
-    }
+  // Landlock and seccomp need no_new_privs unless the child has
+  // CAP_SYS_ADMIN when it restricts itself, that is, after the identity
+  // step. Without it PROGRAM keeps the ability to gain privileges through
+  // set-user-ID files, as without boxjail.
+  const ChildIdentity& id = plan->identity.child;
+  const bool admin = sys.has_cap_sys_admin() && !((id.drop >> CAP_SYS_ADMIN) & 1) &&
+                     (!id.set_ids || id.uid == 0);
+  std::vector<std::string> why;
+  if (plan->identity.no_new_privs) why.push_back(plan->identity.no_new_privs_why);
+  for (const auto& [on, what] : {std::pair{plan->landlock.active, "Landlock"},
+                                 std::pair{plan->seccomp.active, "seccomp"}}) {
+    if (!on) continue;
+    if (!admin) why.push_back(std::string("implied by ") + what);
   }
+  plan->no_new_privs = !why.empty();
+  for (const auto& w : why) plan->no_new_privs_why += (plan->no_new_privs_why.empty() ? "" : "; ") + w;
+  if (!plan->no_new_privs && (plan->landlock.active || plan->seccomp.active))
+    plan->no_new_privs_why = "not set: boxjail has CAP_SYS_ADMIN, so Landlock and seccomp do "
+                             "not need it";
   return true;
 }
 
@@ -375,6 +386,8 @@ std::string plan_to_json(const LaunchPlan& plan) {
   }
   j += ",\"listen_fds\":" + (plan.socket_activation ? std::to_string(plan.listen_fds) : std::string("null"));
   j += ",\"landlock\":" + (plan.landlock.requested ? landlock::to_json(plan.landlock) : "null");
+  j += ",\"seccomp\":" + (plan.seccomp.active ? seccomp::to_json(plan.seccomp) : "null");
+  j += ",\"identity\":" + (plan.identity.active ? identity_json(plan.identity) : "null");
   j += ",\"no_new_privs\":{\"set\":";
   j += plan.no_new_privs ? "true" : "false";
   j += ",\"why\":";

@@ -19,8 +19,14 @@
 //   --rename FROM TO, --list DIR, --exec FILE (fork + execve, errno of the
 //   execve), --bind PORT and --connect PORT (TCP on 127.0.0.1),
 //   --unix-connect NAME (abstract unix socket), --signal PID (kill(PID, 0)).
+//   --uname (uname(2)), --int80-getppid (getppid through the i386 ABI,
+//   int $0x80), --ptrace-parent (PTRACE_ATTACH to the parent),
+//   --mem-parent (open /proc/PARENT/mem for writing), --so-mark (SO_MARK on
+//   a socket: needs CAP_NET_ADMIN), --setuid-root (setresuid(0, 0, 0)).
+// --catch-sigsys counts SIGSYS instead of dying of it ("sigsys").
 // "nnp" is prctl(PR_GET_NO_NEW_PRIVS); "status_nnp" the NoNewPrivs line of
-// /proc/self/status ("" when it cannot be read).
+// /proc/self/status ("" when it cannot be read); "ids" its Uid, Gid,
+// Groups and Cap* lines.
 #include <dirent.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -30,6 +36,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/ptrace.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,7 +100,7 @@ std::string status_field(const char* key) {
       char* p = line + n + 1;
       while (*p == '\t' || *p == ' ') ++p;
       v = p;
-      while (!v.empty() && (v.back() == '\n')) v.pop_back();
+      while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
     }
   }
   fclose(f);
@@ -177,8 +185,42 @@ int attempt(const std::string& op, const char* a, const char* b) {
     return r;
   }
   if (op == "--signal") return kill(static_cast<pid_t>(atoi(a)), 0) == 0 ? 0 : errno;
+  if (op == "--uname") {
+    utsname u{};
+    return uname(&u) == 0 ? 0 : errno;
+  }
+  if (op == "--int80-getppid") {
+    long r = 0;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(64L) : "memory");  // i386 getppid
+    return r == getppid() ? 0 : r < 0 ? static_cast<int>(-r) : EINVAL;
+  }
+  if (op == "--ptrace-parent") {
+    pid_t parent = getppid();
+    if (ptrace(PTRACE_ATTACH, parent, nullptr, nullptr) != 0) return errno;
+    waitpid(parent, nullptr, __WALL);
+    ptrace(PTRACE_DETACH, parent, nullptr, nullptr);
+    return 0;
+  }
+  if (op == "--mem-parent") {
+    int fd = open(("/proc/" + std::to_string(getppid()) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return errno;
+    close(fd);
+    return 0;
+  }
+  if (op == "--setuid-root") return setresuid(0, 0, 0) == 0 ? 0 : errno;
+  if (op == "--so-mark") {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    int mark = 7;
+    int r = setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0 ? 0 : errno;
+    close(s);
+    return r;
+  }
   return EINVAL;
 }
+
+volatile sig_atomic_t g_sigsys = 0;
+void on_sigsys(int) { g_sigsys = g_sigsys + 1; }
 
 std::string lim(rlim_t v) {
   return v == RLIM_INFINITY ? "\"unlimited\"" : std::to_string(v);
@@ -205,6 +247,15 @@ int main(int argc, char** argv) {
     if (a == "--rename" && i + 2 < argc) {
       attempts.push_back({a, argv[i + 1], argv[i + 2]});
       i += 2;
+      continue;
+    }
+    if (a == "--uname" || a == "--int80-getppid" || a == "--ptrace-parent" ||
+        a == "--mem-parent" || a == "--so-mark" || a == "--setuid-root") {
+      attempts.push_back({a, "", nullptr});
+      continue;
+    }
+    if (a == "--catch-sigsys") {
+      signal(SIGSYS, on_sigsys);
       continue;
     }
     if ((a == "--read" || a == "--write" || a == "--truncate" || a == "--list" ||
@@ -309,7 +360,13 @@ int main(int argc, char** argv) {
   }
   j += "},\"sigblk\":\"" + sigblk + "\",\"sigign\":\"" + status_field("SigIgn") +
        "\",\"nnp\":" + std::to_string(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)) +
-       ",\"status_nnp\":\"" + status_field("NoNewPrivs") + "\",\"access\":[" + access + "]}\n";
+       ",\"status_nnp\":\"" + status_field("NoNewPrivs") + "\",\"ids\":{";
+  first = true;
+  for (const char* key : {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) {
+    j += std::string(first ? "" : ",") + "\"" + key + "\":\"" + esc(status_field(key)) + "\"";
+    first = false;
+  }
+  j += "},\"sigsys\":" + std::to_string(g_sigsys) + ",\"access\":[" + access + "]}\n";
 
   if (out) {
     std::string tmp = std::string(out) + ".tmp";

@@ -20,8 +20,11 @@
 //   4. kFdMoves     the --fd parallel assignment (fdmap.h).
 //   5. kCloseFds    close every descriptor >= 3 not kept (unless --keep-fds).
 //   6. kRlimits     setrlimit() for each --rlimit, in command-line order.
-//      (identity goes here; it clears the parent-death signal, so that step
-//      must set it again)
+//   6a. kIdentity   --cap-drop from the bounding set, setgroups, setresgid,
+//                   setresuid (the way back to root must be shut), then the
+//                   capability sets (identity.h); after everything that
+//                   needs privilege.
+//   6b. kParentDeath again: a credential change clears PR_SET_PDEATHSIG.
 //   7. kNoNewPrivs  prctl(PR_SET_NO_NEW_PRIVS, 1): implied by Landlock (and
 //                   later seccomp) unless boxjail has CAP_SYS_ADMIN.
 //   8. kLandlock    landlock_restrict_self() on the ruleset the parent built
@@ -31,7 +34,9 @@
 //  10. kSignals     restore the signal mask and SIGCHLD disposition that
 //                   boxjail inherited.
 //  11. kReport      --no-fork with --status-fd: write the prepared line.
-//      (seccomp goes here, the very last before exec)
+//  11a. kSeccomp    seccomp(SECCOMP_SET_MODE_FILTER) with the BPF the parent
+//                   built: the very last step, so a filter that denies write
+//                   or rt_sigprocmask cannot break boxjail's own steps.
 //  12. kExec        execve(), under the Landlock domain: PROGRAM, its
 //                   interpreter and libraries need read+execute rules.
 #pragma once
@@ -43,7 +48,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <linux/filter.h>
+
 #include "boxjail/fdmap.h"
+#include "boxjail/identity.h"
 
 namespace boxjail {
 
@@ -54,11 +62,13 @@ enum class Step : int32_t {
   kFdMoves,
   kCloseFds,
   kRlimits,
+  kIdentity,
   kNoNewPrivs,
   kLandlock,
   kEnviron,
   kSignals,
   kReport,
+  kSeccomp,
   kExec,
 };
 
@@ -113,6 +123,9 @@ struct ChildSpec {
 
   char* listen_pid = nullptr;  // "LISTEN_PID=" followed by room for digits
   size_t listen_pid_size = 0;   // of the whole buffer
+
+  const ChildIdentity* identity = nullptr;  // kIdentity, or none
+  const sock_fprog* seccomp = nullptr;      // kSeccomp, or none
 
   bool no_new_privs = false;    // kNoNewPrivs
   int landlock_fd = -1;         // kLandlock: the ruleset, or -1

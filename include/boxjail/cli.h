@@ -38,6 +38,21 @@ struct Options {
   std::string landlock_mode;         // --landlock=require|best-effort
   bool has_landlock_mode = false;
   bool landlock_log = false;
+  // seccomp (seccomp.h).
+  std::vector<std::string> seccomp_deny, seccomp_allow;  // SYSCALL[:ERRNO][,...]
+  std::string seccomp_default;       // ACTION
+  bool has_seccomp_default = false;
+  std::string seccomp_profile;       // FILE
+  bool has_seccomp_profile = false;
+  std::string seccomp_bpf;           // FILE
+  bool has_seccomp_bpf = false;
+  // Identity (identity.h).
+  bool no_new_privs = false;
+  std::string user;                  // USER[:GROUP]
+  bool has_user = false;
+  std::string groups;                // G1,G2
+  bool has_groups = false;
+  std::vector<std::string> cap_drop, cap_keep;  // all|CAP[,CAP...]
   std::vector<std::string> command;  // PROGRAM ARGS...
 };
 

@@ -10,7 +10,9 @@
 
 #include "boxjail/cli.h"
 #include "boxjail/fdmap.h"
+#include "boxjail/identity.h"
 #include "boxjail/landlock.h"
+#include "boxjail/seccomp.h"
 #include "boxjail/log.h"
 #include "boxjail/rlimit.h"
 #include "boxjail/sysfacts.h"
@@ -67,8 +69,11 @@ struct LaunchPlan {
   std::vector<int> keep;        // sorted: 0, 1, 2 and every TARGET
 
   landlock::LandlockPlan landlock;
-  /// PR_SET_NO_NEW_PRIVS for PROGRAM, and why (for --dry-run): implied by
-  /// Landlock unless boxjail has CAP_SYS_ADMIN.
+  seccomp::SeccompPlan seccomp;
+  IdentityPlan identity;
+  /// PR_SET_NO_NEW_PRIVS for PROGRAM, and why (for --dry-run): asked for,
+  /// or implied by Landlock and seccomp unless the child still has
+  /// CAP_SYS_ADMIN when it restricts itself, or by --cap-drop.
   bool no_new_privs = false;
   std::string no_new_privs_why;
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "privilege.h"
 
 using namespace harness;
 
@@ -26,11 +27,12 @@ bool fault_injection_built() {
 struct StepCase {
   std::string step;
   std::vector<std::string> modes;  // the modes in which the step runs
+  std::vector<std::string> flags = {};  // what switches the step on, beyond the common flags
 };
 
 TEST(Faults, EveryStepFailingInEveryModeStartsNothingAndLeavesNothing) {
   if (!fault_injection_built()) GTEST_SKIP() << "boxjail built without BOXJAIL_FAULT_INJECTION";
-  const std::vector<StepCase> steps = {
+  std::vector<StepCase> steps = {
       {"session", {"default", "detach"}},
       {"die-with-parent", {"default", "no-fork"}},
       {"rlimits (early)", {"default", "detach", "no-fork"}},
@@ -41,7 +43,12 @@ TEST(Faults, EveryStepFailingInEveryModeStartsNothingAndLeavesNothing) {
       {"signals", {"default"}},
       {"status report", {"no-fork"}},
       {"exec", {"default", "detach", "no-fork"}},
+      {"no-new-privs", {"default", "detach", "no-fork"}, {"--no-new-privs"}},
+      {"landlock", {"default", "detach", "no-fork"}, {"--fs-exec-deps", "--fs-rw", "/tmp"}},
+      {"seccomp", {"default", "detach", "no-fork"}, {"--seccomp-deny", "uname"}},
   };
+  const bool identity = privilege::can_become(65534).empty();
+  if (identity) steps.push_back({"identity", {"default", "detach", "no-fork"}, {"--user", "nobody"}});
   int cases = 0;
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);
@@ -58,6 +65,7 @@ TEST(Faults, EveryStepFailingInEveryModeStartsNothingAndLeavesNothing) {
       Spawn s{.argv = {"/bin/sh", "-c", "ulimit -Sn " + half + " && exec \"$@\"", "sh", kBoxjail}};
       if (mode != "default") s.argv.push_back("--" + mode);
       if (mode != "detach") s.argv.push_back("--die-with-parent");
+      s.argv.insert(s.argv.end(), sc.flags.begin(), sc.flags.end());
       s.argv.insert(s.argv.end(), {"--rlimit", "nofile=" + hard + ":", "--rlimit", "core=0", "--fd",
                                    "5=1", "--pidfile", pidfile, "--status-fd", "7", kProbe});
       s.fds = {{7, st[1]}};
@@ -76,11 +84,13 @@ TEST(Faults, EveryStepFailingInEveryModeStartsNothingAndLeavesNothing) {
       EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << where << ": " << r.err;
       EXPECT_NE(r.err.find("Input/output error"), std::string::npos) << where << ": " << r.err;
       EXPECT_EQ(r.out, "") << where;        // the probe never ran
-      if (sc.step == "exec" && mode == "no-fork") {
-        // The start line precedes execve; the failure follows it.
+      if ((sc.step == "exec" || sc.step == "seccomp") && mode == "no-fork") {
+        // The start line precedes seccomp and execve; the failure follows.
+        const std::string what = sc.step == "exec" ? "cannot execute '" + kProbe + "'"
+                                                   : "seccomp: loading the filter";
         EXPECT_NE(status.find("{\"child-pid\": "), std::string::npos) << status;
-        EXPECT_NE(status.find("\n{\"error\": \"cannot execute '" + kProbe +
-                              "': Input/output error\", \"exit-code\": 126}\n"),
+        EXPECT_NE(status.find("\n{\"error\": \"" + what + ": Input/output error\", "
+                              "\"exit-code\": " + (sc.step == "exec" ? "126" : "125") + "}\n"),
                   std::string::npos)
             << status;
       } else {
@@ -90,7 +100,7 @@ TEST(Faults, EveryStepFailingInEveryModeStartsNothingAndLeavesNothing) {
       ++cases;
     }
   }
-  EXPECT_EQ(cases, 23);
+  EXPECT_EQ(cases, identity ? 35 : 32);
   RecordProperty("step_faults", cases);
 }
 

@@ -370,8 +370,8 @@ TEST_F(Landlock, DryRunShowsTheNegotiatedRuleset) {
   EXPECT_EQ(l["dropped"], json::array());
   EXPECT_EQ(j["no_new_privs"]["set"], !have_cap_sys_admin());
   EXPECT_EQ(j["no_new_privs"]["why"], have_cap_sys_admin()
-                                         ? "not set: boxjail has CAP_SYS_ADMIN, so Landlock does "
-                                           "not need it"
+                                         ? "not set: boxjail has CAP_SYS_ADMIN, so Landlock and "
+                                           "seccomp do not need it"
                                          : "implied by Landlock");
   r = boxjail({"--dry-run", "--landlock=best-effort", "--fs-rw", dir_ + "/rw", "--", "/bin/true"});
   Spawn s{.argv = {kBoxjail, "--dry-run", "--landlock=best-effort", "--fs-rw", dir_ + "/rw",

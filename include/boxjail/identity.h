@@ -1,0 +1,77 @@
+// Identity and capabilities: --user, --groups, --cap-drop, --cap-keep and
+// --no-new-privs. Names are resolved in the parent (the user and group
+// databases, libcap for capability names); the child's identity step makes
+// only system calls, in this order:
+//   1. drop --cap-drop from the bounding set (needs CAP_SETPCAP, so before
+//      the uid change gives it up);
+//   2. setgroups, setresgid, then (with PR_SET_KEEPCAPS for --cap-keep)
+//      setresuid; then prove the way back is shut: setresuid(0, 0, 0) and
+//      setresgid(0, 0, 0) must fail, or PROGRAM never runs;
+//   3. the effective, permitted and inheritable sets without --cap-drop,
+//      or with exactly --cap-keep; then the ambient set (lowered, or raised
+//      for --cap-keep so the capabilities survive execve).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "boxjail/sysfacts.h"
+
+namespace boxjail {
+
+struct Options;
+
+/// What the child's identity step reads: plain data the parent filled.
+struct ChildIdentity {
+  bool set_ids = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const gid_t* groups = nullptr;
+  size_t n_groups = 0;
+  uint64_t drop = 0;           // capabilities removed everywhere
+  bool drop_bounding = false;  // from the bounding set too (CAP_SETPCAP held)
+  uint64_t keep = 0;           // --cap-keep: ambient after the uid change
+  int last_cap = 40;           // /proc/sys/kernel/cap_last_cap
+};
+
+/// Which call of the identity step failed (StepFailure::detail).
+enum IdentityDetail : int32_t {
+  kIdBounding = 1,
+  kIdGroups,
+  kIdGid,
+  kIdKeepCaps,
+  kIdUid,
+  kIdRegainedRoot,
+  kIdCapset,
+  kIdAmbient,
+};
+
+struct IdentityPlan {
+  ChildIdentity child;
+  bool active = false;           // the step runs
+  std::string user, group;       // names as resolved ("" when given as numbers)
+  std::vector<gid_t> groups;
+  std::vector<std::string> group_names;
+  bool no_new_privs = false;     // --no-new-privs, or implied by --cap-drop
+  std::string no_new_privs_why;
+};
+
+/// Checks --user/--groups/--cap-* into `*plan`. False with a one-line
+/// message naming the flag in `*err`.
+bool check_identity(const Options& o, SystemFacts& sys, IdentityPlan* plan, std::string* err);
+
+/// The identity part of --dry-run: ids, groups, and the capability sets
+/// PROGRAM will have.
+std::string identity_json(const IdentityPlan& plan);
+
+/// Child side: the identity step. Returns 0 or an errno, with *detail set
+/// to an IdentityDetail.
+int apply_identity(const ChildIdentity& id, int32_t* detail) noexcept;
+
+/// "cap_net_admin" for a capability number.
+std::string cap_name(int cap);
+
+}  // namespace boxjail
