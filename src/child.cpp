@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <linux/close_range.h>
 #include <linux/seccomp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,6 +15,13 @@
 
 namespace boxjail {
 namespace {
+
+int step_unshare_fds(const ChildSpec& s, int32_t*) noexcept {
+  return syscall(SYS_close_range, static_cast<unsigned>(s.unshare_from), ~0u,
+                 CLOSE_RANGE_UNSHARE) != 0
+             ? errno
+             : 0;
+}
 
 int step_session(const ChildSpec& s, int32_t*) noexcept {
   if (s.session == SessionKind::kNewSession) return setsid() < 0 ? errno : 0;
@@ -120,6 +128,7 @@ int step_exec(const ChildSpec& s, int32_t*) noexcept {
 
 const char* step_name(Step s) {
   switch (s) {
+    case Step::kUnshareFds: return "unshare descriptors";
     case Step::kSession: return "session";
     case Step::kParentDeath: return "die-with-parent";
     case Step::kEnviron: return "environment";
@@ -139,13 +148,14 @@ const char* step_name(Step s) {
 }
 
 int32_t step_by_name(const char* name) {
-  for (int32_t s = static_cast<int32_t>(Step::kSession); s <= static_cast<int32_t>(Step::kExec); ++s)
+  for (int32_t s = static_cast<int32_t>(Step::kUnshareFds); s <= static_cast<int32_t>(Step::kExec); ++s)
     if (std::strcmp(step_name(static_cast<Step>(s)), name) == 0) return s;
   return 0;
 }
 
 size_t build_step_list(const ChildSpec& s, ChildStep (&out)[kMaxSteps]) {
   size_t n = 0;
+  if (s.unshare_from >= 0) out[n++] = {Step::kUnshareFds, step_unshare_fds};
   if (s.session != SessionKind::kNone) out[n++] = {Step::kSession, step_session};
   if (s.die_signal) out[n++] = {Step::kParentDeath, step_parent_death};
   if (s.nofile_first >= 0) out[n++] = {Step::kNofileEarly, step_nofile_early};
@@ -236,8 +246,9 @@ pid_t start_child(const ChildSpec& spec, const ChildStep* steps, size_t n, int s
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return -1;
   ChildArgs args{&spec, steps, n, status_fd};
+  const int share = spec.unshare_from >= 0 ? CLONE_FILES : 0;
   pid_t pid = clone(child_entry, static_cast<char*>(stack) + kStack,
-                    CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+                    CLONE_VM | CLONE_VFORK | share | SIGCHLD, &args);
   int saved = errno;
   munmap(stack, kStack);
   errno = saved;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,10 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
 
 #include "boxjail/child.h"
 #include "boxjail/io.h"
@@ -201,6 +206,36 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   s.envp = rt->env.data();
 }
 
+// valgrind (tests/valgrind_test.sh) follows clone() only as fork or vfork,
+// not with CLONE_FILES; under it the child starts with a copy, as on a
+// kernel without close_range().
+bool under_valgrind() {
+#if __has_include(<valgrind/valgrind.h>)
+  return RUNNING_ON_VALGRIND;
+#else
+  return false;
+#endif
+}
+
+// Whether this kernel has close_range() (and with it, since 5.9,
+// CLOSE_RANGE_UNSHARE): closing a descriptor number that cannot be open
+// succeeds and changes nothing.
+bool have_close_range() {
+  return syscall(SYS_close_range, ~0u, ~0u, 0u) == 0;
+}
+
+// The forking modes start the child sharing our descriptor table and let it
+// unshare just the part below FIRST: one above every descriptor a later
+// step uses (kept ones, --fd sources and targets; cycle temporaries are
+// made after the unshare). With --keep-fds everything stays, so the table
+// is copied whole, as without CLONE_FILES.
+void plan_unshare(const LaunchPlan& plan, Runtime* rt) {
+  if (!plan.close_fds || under_valgrind() || !have_close_range()) return;
+  int top = rt->keep.empty() ? 2 : rt->keep.back();
+  for (const auto& r : plan.fds) top = std::max({top, r.map.source, r.map.target});
+  rt->spec.unshare_from = top + 1;
+}
+
 // Called last: `keep` must be complete, since the spec points into it.
 void finish(Runtime* rt) {
   rt->spec.keep = rt->keep.data();
@@ -298,6 +333,23 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
   return exit_code_for(f);
 }
 
+// Once PROGRAM runs, the supervisor lets go of every inherited descriptor
+// from 3 up that it does not use itself: a launcher waiting for EOF on a
+// pipe PROGRAM holds must not wait for the supervisor too, and nothing of
+// the launcher stays pinned for the VM's lifetime. It keeps 0, 1, 2 (its
+// log, the terminal), the status descriptor and the PID file's.
+void release_inherited(const LaunchPlan& plan, Runtime* rt, PidFile* pf) {
+  rt->landlock.reset();
+  std::vector<int> keep = {0, 1, 2};
+  if (plan.status_fd >= 0) keep.push_back(plan.status_fd);
+  for (UniqueFd* fd : {pf->dir_fd(), pf->lock_fd(), pf->tmp_fd()})
+    if (fd->valid()) keep.push_back(fd->get());
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  CloseMethod used = CloseMethod::kCloseRange;
+  close_fds_except(keep.data(), keep.size(), CloseMethod::kCloseRange, &used);
+}
+
 }  // namespace
 
 int launch(const LaunchPlan& plan) {
@@ -354,6 +406,7 @@ int launch(const LaunchPlan& plan) {
   } else {
     rt.spec.session = SessionKind::kNewSession;
   }
+  plan_unshare(plan, &rt);
   finish(&rt);
   // The supervisor keeps boxjail's uid and no restrictions: a PROGRAM
   // confined by seccomp or capabilities alone must not be able to ptrace it
@@ -413,6 +466,7 @@ int launch(const LaunchPlan& plan) {
     if (plan.status_fd >= 0) close(plan.status_fd);
     return 0;
   }
+  release_inherited(plan, &rt, &pf);
   int status = supervise(pid, tty_fd);
   if (plan.status_fd >= 0) {
     write_all_quietly(plan.status_fd, end_line(status));

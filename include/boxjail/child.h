@@ -9,6 +9,15 @@
 // THE ORDER OF STEPS (one fixed order; later capabilities slot in where the
 // comments say):
 //
+//   0. kUnshareFds  forking modes, when the kernel has close_range(): the
+//                   child was started sharing boxjail's descriptor table
+//                   (CLONE_FILES); close_range(FIRST, ~0U,
+//                   CLOSE_RANGE_UNSHARE) gives it a private table holding
+//                   only the descriptors below FIRST, one above the highest
+//                   descriptor any later step uses. The rest are never
+//                   copied. Nothing may touch the shared table before this
+//                   step (a dup2 would change the parent's descriptors), so
+//                   it comes first.
 //   1. kSession     default mode: setpgid(0, 0), then tcsetpgrp() when
 //                   boxjail is in the foreground of a terminal;
 //                   --detach: setsid(); --no-fork: nothing.
@@ -56,7 +65,8 @@
 namespace boxjail {
 
 enum class Step : int32_t {
-  kSession = 1,
+  kUnshareFds = 1,
+  kSession,
   kParentDeath,
   kNofileEarly,
   kFdMoves,
@@ -97,6 +107,10 @@ struct ChildSpec {
   /// with this id fails with fail_errno instead of running.
   int32_t fail_step = 0;
   int fail_errno = 0;
+
+  /// kUnshareFds: the first descriptor the private table leaves out, or -1
+  /// (no CLONE_FILES start).
+  int unshare_from = -1;
 
   SessionKind session = SessionKind::kNone;
   int tty_fd = -1;  // hand this terminal to the new process group
@@ -163,7 +177,8 @@ StepFailure run_steps(const ChildSpec& spec, const ChildStep* steps,
                              size_t n, int status_fd) noexcept;
 
 /// Parent side, forking modes: starts the child running child_main(). The
-/// child is created with clone(CLONE_VM | CLONE_VFORK): it runs on its own
+/// child is created with clone(CLONE_VM | CLONE_VFORK), plus CLONE_FILES
+/// when spec.unshare_from >= 0: it runs on its own
 /// stack in our memory until it execs or exits, and we are suspended until
 /// then, so nothing is copied and no copy-on-write fault follows. (This is
 /// what posix_spawn does; the steps allocate nothing and share nothing the

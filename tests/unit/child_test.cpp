@@ -100,11 +100,13 @@ TEST(ChildSteps, OrderIsFixed) {
   s.report = "x";
   s.no_new_privs = true;
   s.landlock_fd = 9;
+  s.unshare_from = 10;
   ChildStep steps[kMaxSteps];
   size_t n = build_step_list(s, steps);
   std::vector<Step> got;
   for (size_t i = 0; i < n; ++i) got.push_back(steps[i].id);
-  EXPECT_EQ(got, (std::vector<Step>{Step::kSession, Step::kParentDeath, Step::kNofileEarly,
+  EXPECT_EQ(got, (std::vector<Step>{Step::kUnshareFds, Step::kSession, Step::kParentDeath,
+                                    Step::kNofileEarly,
                                     Step::kFdMoves, Step::kCloseFds, Step::kRlimits,
                                     Step::kNoNewPrivs, Step::kLandlock, Step::kEnviron,
                                     Step::kSignals, Step::kReport, Step::kExec}));
