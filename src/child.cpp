@@ -111,6 +111,10 @@ int step_seccomp(const ChildSpec& s, int32_t*) noexcept {
   return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, s.seccomp) != 0 ? errno : 0;
 }
 
+int step_chdir(const ChildSpec& s, int32_t*) noexcept {
+  return chdir(s.chdir) != 0 ? errno : 0;
+}
+
 int step_no_new_privs(const ChildSpec&, int32_t*) noexcept {
   return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ? errno : 0;
 }
@@ -140,6 +144,7 @@ const char* step_name(Step s) {
     case Step::kSignals: return "signals";
     case Step::kExec: return "exec";
     case Step::kIdentity: return "identity";
+    case Step::kChdir: return "chdir";
     case Step::kSeccomp: return "seccomp";
     case Step::kNoNewPrivs: return "no-new-privs";
     case Step::kLandlock: return "landlock";
@@ -167,6 +172,7 @@ size_t build_step_list(const ChildSpec& s, ChildStep (&out)[kMaxSteps]) {
     out[n++] = {Step::kIdentity, step_identity};
     if (s.die_signal && s.identity->set_ids) out[n++] = {Step::kParentDeath, step_parent_death};
   }
+  if (s.chdir) out[n++] = {Step::kChdir, step_chdir};
   if (s.no_new_privs) out[n++] = {Step::kNoNewPrivs, step_no_new_privs};
   if (s.landlock_fd >= 0) out[n++] = {Step::kLandlock, step_landlock};
   if (s.listen_pid) out[n++] = {Step::kEnviron, step_environ};

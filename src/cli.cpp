@@ -90,6 +90,13 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   value("--cap-drop", o.cap_drop, "all|CAP,...", "Remove capabilities, bounding set included");
   value("--cap-keep", o.cap_keep, "CAP,...",
         "Keep capabilities across --user's uid change, as ambient capabilities");
+  app.add_flag("--reap", o.reap,
+               "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends");
+  auto* reap_grace = value("--reap-grace", o.reap_grace, "SECONDS",
+                           "Between SIGTERM and SIGKILL for what is left (default 2)");
+  app.add_flag("--signal-group", o.signal_group,
+               "Forward signals to PROGRAM's process group, and end the group after it");
+  auto* chdir = value("--chdir", o.chdir, "DIR", "PROGRAM's working directory");
   app.add_flag("--dry-run", o.dry_run, "Print the launch plan as JSON and exit");
   app.add_flag("-v,--verbose", o.verbose, "More log output (repeatable)");
   app.add_flag("-q,--quiet", o.quiet, "Log errors only");
@@ -124,6 +131,8 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   o.has_seccomp_profile = seccomp_profile->count() > 0;
   o.has_seccomp_bpf = seccomp_bpf->count() > 0;
   o.has_user = user->count() > 0;
+  o.has_reap_grace = reap_grace->count() > 0;
+  o.has_chdir = chdir->count() > 0;
   o.has_groups = groups->count() > 0;
   o.has_pidfile = pidfile->count() > 0;
   o.has_check_pidfile = check_pidfile->count() > 0;

@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,6 +70,15 @@ bool avoid_targets(UniqueFd* fd, const LaunchPlan& plan) {
 
 void keep_fd(Runtime* rt, int fd) {
   rt->keep.insert(std::upper_bound(rt->keep.begin(), rt->keep.end(), fd), fd);
+}
+
+// The first of 0, 1, 2 that is our controlling terminal (in the foreground
+// or not): job control is relayed on it.
+int controlling_tty() {
+  const pid_t sid = getsid(0);
+  for (int fd = 0; fd <= 2; ++fd)
+    if (isatty(fd) && tcgetsid(fd) == sid) return fd;
+  return -1;
 }
 
 // The first of 0, 1, 2 that is a terminal whose foreground process group is
@@ -142,6 +152,8 @@ std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
       return describe_identity_failure(plan, f.detail, why);
     case Step::kSeccomp:
       return "seccomp: loading the filter: " + why;
+    case Step::kChdir:
+      return "--chdir " + plan.chdir + ": " + why;
     case Step::kCloseFds:
       return "closing inherited descriptors: " + why;
     default:
@@ -188,6 +200,7 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   s.close_fds = plan.close_fds;
   s.die_signal = plan.die_signal;
   s.no_new_privs = plan.no_new_privs;
+  if (!plan.chdir.empty()) s.chdir = plan.chdir.c_str();
   if (plan.identity.active) s.identity = &plan.identity.child;
   if (plan.seccomp.active) {
     rt->seccomp.len = static_cast<unsigned short>(plan.seccomp.program.size());
@@ -378,6 +391,11 @@ int launch(const LaunchPlan& plan) {
 
   int tty_fd = -1;
   if (plan.mode == Mode::kSupervise) {
+    // Orphans are reparented to us (and reaped by supervise()).
+    if (plan.reap && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+      log::error(std::string("--reap: PR_SET_CHILD_SUBREAPER: ") + std::strerror(errno));
+      return 125;
+    }
     rt.spec.session = SessionKind::kProcessGroup;
     tty_fd = foreground_tty();
     rt.spec.tty_fd = tty_fd;
@@ -467,7 +485,17 @@ int launch(const LaunchPlan& plan) {
     return 0;
   }
   release_inherited(plan, &rt, &pf);
-  int status = supervise(pid, tty_fd);
+  // Hold no mount of the caller's: PROGRAM keeps its directory (or
+  // --chdir's); the waiting supervisor needs none.
+  if (chdir("/") != 0) log::debug(std::string("chdir /: ") + std::strerror(errno));
+  SuperviseOptions so;
+  so.child = pid;
+  so.ctty_fd = controlling_tty();
+  so.signal_group = plan.signal_group;
+  so.reap = plan.reap || getpid() == 1;
+  so.cleanup = plan.reap;
+  so.grace_ms = plan.grace_ms;
+  int status = supervise(so);
   if (plan.status_fd >= 0) {
     write_all_quietly(plan.status_fd, end_line(status));
     close(plan.status_fd);

@@ -1,6 +1,7 @@
 #include "boxjail/plan.h"
 
 #include <linux/capability.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -53,6 +54,47 @@ bool check_modes(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanError
   if (o.has_pidfile) {
     std::string msg;
     if (!absolute_pidfile_path(o.pidfile, &plan->pidfile, &msg)) return fail(err, msg);
+  }
+  return true;
+}
+
+bool check_supervisor(const Options& o, LaunchPlan* plan, PlanError* err) {
+  const char* needs = plan->mode == Mode::kDetach ? "--detach" : "--no-fork";
+  for (const auto& [on, flag] : {std::pair{o.reap, "--reap"}, std::pair{o.signal_group, "--signal-group"},
+                                 std::pair{o.has_reap_grace, "--reap-grace"}}) {
+    if (on && plan->mode != Mode::kSupervise)
+      return fail(err, std::string(flag) + " cannot be combined with " + needs +
+                           " (it is the supervisor's job)");
+  }
+  plan->reap = o.reap;
+  plan->signal_group = o.signal_group;
+  if (o.has_reap_grace) {
+    if (!o.reap && !o.signal_group)
+      return fail(err, "--reap-grace needs --reap or --signal-group");
+    // SECONDS, with up to three decimals.
+    const std::string& g = o.reap_grace;
+    size_t dot = g.find('.');
+    uint64_t whole = 0, frac = 0;
+    size_t used = 0;
+    std::string int_part = g.substr(0, dot), frac_part = dot == std::string::npos ? "" : g.substr(dot + 1);
+    bool ok = !int_part.empty() && parse_u64_prefix(int_part, &whole, &used) == NumError::kOk &&
+              used == int_part.size() && whole <= 86400 && frac_part.size() <= 3 &&
+              (dot == std::string::npos || !frac_part.empty());
+    if (ok && !frac_part.empty()) {
+      ok = parse_u64_prefix(frac_part, &frac, &used) == NumError::kOk && used == frac_part.size();
+      for (size_t i = frac_part.size(); i < 3; ++i) frac *= 10;
+    }
+    if (!ok)
+      return fail(err, "--reap-grace " + g + ": not a number of seconds (0 to 86400, such as 2 or 0.5)");
+    plan->grace_ms = static_cast<int>(whole * 1000 + frac);
+  }
+  if (o.has_chdir) {
+    struct stat st {};
+    if (o.chdir.empty()) return fail(err, "--chdir: empty path");
+    if (stat(o.chdir.c_str(), &st) != 0)
+      return fail(err, "--chdir " + o.chdir + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return fail(err, "--chdir " + o.chdir + ": not a directory");
+    plan->chdir = o.chdir;
   }
   return true;
 }
@@ -336,7 +378,8 @@ bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
       return fail(err, std::string("BOXJAIL_LANDLOCK_ABI=") + a + ": not a number");
   }
 #endif
-  return check_modes(opts, sys, plan, err) && check_rlimits(opts, sys, plan, err) &&
+  return check_modes(opts, sys, plan, err) && check_supervisor(opts, plan, err) &&
+         check_rlimits(opts, sys, plan, err) &&
          check_fds(opts, sys, plan, err) &&
          check_program(opts, path_env, plan, err) && check_restrictions(opts, sys, plan, err);
 }
@@ -385,6 +428,17 @@ std::string plan_to_json(const LaunchPlan& plan) {
     j += "null";
   }
   j += ",\"listen_fds\":" + (plan.socket_activation ? std::to_string(plan.listen_fds) : std::string("null"));
+  j += ",\"chdir\":";
+  if (plan.chdir.empty()) {
+    j += "null";
+  } else {
+    json_string(&j, plan.chdir);
+  }
+  j += ",\"supervisor\":{\"reap\":";
+  j += plan.reap ? "true" : "false";
+  j += ",\"signal_group\":";
+  j += plan.signal_group ? "true" : "false";
+  j += ",\"grace_ms\":" + std::to_string(plan.grace_ms) + '}';
   j += ",\"landlock\":" + (plan.landlock.requested ? landlock::to_json(plan.landlock) : "null");
   j += ",\"seccomp\":" + (plan.seccomp.active ? seccomp::to_json(plan.seccomp) : "null");
   j += ",\"identity\":" + (plan.identity.active ? identity_json(plan.identity) : "null");

@@ -1,5 +1,6 @@
 #include "boxjail/supervise.h"
 
+#include <dirent.h>
 #include <link.h>
 #include <malloc.h>
 #include <signal.h>
@@ -9,8 +10,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
+#include <vector>
 
 #include "boxjail/log.h"
 
@@ -71,8 +75,114 @@ void release_startup_memory() {
   dl_iterate_phdr(drop_read_only, nullptr);
 }
 
-int supervise(pid_t child, int tty_fd) {
+namespace {
+
+// Stops boxjail with `sig` (SIGTSTP, SIGTTIN or SIGTTOU), as the job PROGRAM
+// belongs to would stop, and returns once it is continued. Those signals
+// are discarded for a process group the kernel deems orphaned; SIGSTOP is
+// the fallback then.
+void stop_like(int sig) {
+  sigset_t one, pending, cont;
+  sigemptyset(&cont);
+  sigaddset(&cont, SIGCONT);
+  timespec now{0, 0};
+  while (sigtimedwait(&cont, nullptr, &now) == SIGCONT) {
+  }  // an older SIGCONT must not look like the one that ends this stop
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  struct sigaction dfl {}, old{};
+  dfl.sa_handler = SIG_DFL;
+  sigaction(sig, &dfl, &old);
+  kill(getpid(), sig);
+  sigprocmask(SIG_UNBLOCK, &one, nullptr);  // delivered, and we stop, here
+  sigprocmask(SIG_BLOCK, &one, nullptr);
+  sigaction(sig, &old, nullptr);
+  // Continued, a SIGCONT waits (blocked); without one, we never stopped.
+  sigpending(&pending);
+  if (!sigismember(&pending, SIGCONT)) kill(getpid(), SIGSTOP);
+}
+
+bool job_control_stop(int sig) { return sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
+
+// Every child of ours still there (adopted ones included), from
+// /proc/self/task/TID/children.
+std::vector<pid_t> children_of_self() {
+  std::vector<pid_t> v;
+  std::string path = "/proc/self/task/" + std::to_string(getpid()) + "/children";
+  FILE* f = fopen(path.c_str(), "re");
+  if (!f) return v;
+  long pid = 0;
+  while (fscanf(f, "%ld", &pid) == 1) v.push_back(static_cast<pid_t>(pid));
+  fclose(f);
+  return v;
+}
+
+// Whether a live (not zombie) process is in process group `pgid`: zombies
+// that whoever adopted them has not reaped yet do not count.
+bool group_alive(pid_t pgid) {
+  DIR* d = opendir("/proc");
+  if (!d) return kill(-pgid, 0) == 0;
+  bool found = false;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    char path[300], buf[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE* f = fopen(path, "re");
+    if (!f) continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char* close = strrchr(buf, ')');
+    char state = 0;
+    long ppid = 0, pg = 0;
+    if (close && sscanf(close + 1, " %c %ld %ld", &state, &ppid, &pg) == 3 && pg == pgid &&
+        state != 'Z') {
+      found = true;
+      break;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+// After PROGRAM: SIGTERM to what is left (its process group, and with
+// reaping every adopted child), then SIGKILL after the grace period; reaps
+// them all.
+void end_the_rest(const SuperviseOptions& o) {
+  auto signal_all = [&](int sig) {
+    if (o.signal_group) kill(-o.child, sig);
+    if (o.reap)
+      for (pid_t c : children_of_self()) kill(c, sig);
+  };
+  signal_all(SIGTERM);
+  const long step_ms = 20;
+  for (long waited = 0;; waited += step_ms) {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    bool left = (o.signal_group && group_alive(o.child)) ||
+                (o.reap && !children_of_self().empty());
+    if (!left) return;
+    if (waited >= o.grace_ms) break;
+    timespec ts{0, step_ms * 1000000};
+    nanosleep(&ts, nullptr);
+  }
+  if (log::enabled(log::Level::kInfo))
+    log::info("processes left after the " + std::to_string(o.grace_ms) + " ms grace: SIGKILL");
+  signal_all(SIGKILL);
+  if (o.reap) {
+    while (waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
+    }
+  } else {
+    timespec ts{0, 50 * 1000000};
+    for (int i = 0; i < 100 && group_alive(o.child); ++i) nanosleep(&ts, nullptr);
+  }
+}
+
+}  // namespace
+
+int supervise(const SuperviseOptions& o) {
   release_startup_memory();
+  const pid_t child = o.child;
   sigset_t all;
   sigfillset(&all);
   for (;;) {
@@ -81,30 +191,36 @@ int supervise(pid_t child, int tty_fd) {
     if (sig < 0) continue;  // EINTR
     if (sig != SIGCHLD) {
       if (log::enabled(log::Level::kDebug))
-        log::debug("forwarding signal " + std::to_string(sig) + " to pid " + std::to_string(child));
-      kill(child, sig);
+        log::debug("forwarding signal " + std::to_string(sig) + " to " +
+                   (o.signal_group ? "process group " : "pid ") + std::to_string(child));
+      kill(o.signal_group ? -child : child, sig);
       continue;
     }
     for (;;) {
       int status = 0;
-      pid_t r = waitpid(child, &status, WNOHANG | WUNTRACED | WCONTINUED);
+      pid_t r = waitpid(o.reap ? -1 : child, &status, WNOHANG | WUNTRACED | WCONTINUED);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) break;
+      if (r != child) continue;  // an adopted child, reaped
       if (WIFEXITED(status) || WIFSIGNALED(status)) {
-        if (tty_fd >= 0) tcsetpgrp(tty_fd, getpgrp());
+        if (o.ctty_fd >= 0 && tcgetpgrp(o.ctty_fd) == child) tcsetpgrp(o.ctty_fd, getpgrp());
         if (log::enabled(log::Level::kInfo)) log::info(describe_end(child, status));
+        if (o.cleanup || o.signal_group) end_the_rest(o);
         return status;
       }
-      if (WIFSTOPPED(status) && tty_fd >= 0 && tcgetpgrp(tty_fd) == child) {
-        // The child was stopped from the terminal (Ctrl-Z). Take the
-        // terminal back and stop too, so the shell sees its job stopped;
-        // when the shell continues us (fg), give the terminal back and
-        // continue the child's whole process group.
-        tcsetpgrp(tty_fd, getpgrp());
-        kill(getpid(), SIGSTOP);
-        if (tcgetpgrp(tty_fd) == getpgrp()) tcsetpgrp(tty_fd, child);
-        kill(-child, SIGCONT);
-      }
+      if (!WIFSTOPPED(status) || o.ctty_fd < 0) continue;
+      const bool had_terminal = tcgetpgrp(o.ctty_fd) == child;
+      const int stop = WSTOPSIG(status);
+      if (!had_terminal && !job_control_stop(stop)) continue;  // a plain SIGSTOP
+      // PROGRAM stopped as a job does (Ctrl-Z, or a background read or
+      // write on the terminal): stop the same way so the shell sees its job
+      // stopped; take the terminal back first if PROGRAM had it.
+      if (had_terminal) tcsetpgrp(o.ctty_fd, getpgrp());
+      stop_like(job_control_stop(stop) ? stop : SIGSTOP);
+      // Continued: fg put us in the foreground, so PROGRAM gets the
+      // terminal; bg did not, so it runs in the background again.
+      if (tcgetpgrp(o.ctty_fd) == getpgrp()) tcsetpgrp(o.ctty_fd, child);
+      kill(-child, SIGCONT);
     }
   }
 }

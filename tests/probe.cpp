@@ -366,7 +366,9 @@ int main(int argc, char** argv) {
     j += std::string(first ? "" : ",") + "\"" + key + "\":\"" + esc(status_field(key)) + "\"";
     first = false;
   }
-  j += "},\"sigsys\":" + std::to_string(g_sigsys) + ",\"access\":[" + access + "]}\n";
+  char cwd[4096];
+  j += "},\"cwd\":\"" + esc(getcwd(cwd, sizeof cwd) ? cwd : "") + "\"";
+  j += ",\"sigsys\":" + std::to_string(g_sigsys) + ",\"access\":[" + access + "]}\n";
 
   if (out) {
     std::string tmp = std::string(out) + ".tmp";

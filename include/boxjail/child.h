@@ -34,6 +34,7 @@
 //                   capability sets (identity.h); after everything that
 //                   needs privilege.
 //   6b. kParentDeath again: a credential change clears PR_SET_PDEATHSIG.
+//   6c. kChdir      --chdir DIR, with PROGRAM's credentials, before Landlock.
 //   7. kNoNewPrivs  prctl(PR_SET_NO_NEW_PRIVS, 1): implied by Landlock (and
 //                   later seccomp) unless boxjail has CAP_SYS_ADMIN.
 //   8. kLandlock    landlock_restrict_self() on the ruleset the parent built
@@ -73,6 +74,7 @@ enum class Step : int32_t {
   kCloseFds,
   kRlimits,
   kIdentity,
+  kChdir,
   kNoNewPrivs,
   kLandlock,
   kEnviron,
@@ -140,6 +142,8 @@ struct ChildSpec {
 
   const ChildIdentity* identity = nullptr;  // kIdentity, or none
   const sock_fprog* seccomp = nullptr;      // kSeccomp, or none
+
+  const char* chdir = nullptr;  // kChdir, or none
 
   bool no_new_privs = false;    // kNoNewPrivs
   int landlock_fd = -1;         // kLandlock: the ruleset, or -1

@@ -53,6 +53,13 @@ struct Options {
   std::string groups;                // G1,G2
   bool has_groups = false;
   std::vector<std::string> cap_drop, cap_keep;  // all|CAP[,CAP...]
+  // The supervisor (supervise.h) and PROGRAM's directory.
+  bool reap = false;
+  std::string reap_grace;            // SECONDS
+  bool has_reap_grace = false;
+  bool signal_group = false;
+  std::string chdir;                 // DIR
+  bool has_chdir = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
 };
 

@@ -68,6 +68,12 @@ struct LaunchPlan {
   bool close_fds = true;        // false with --keep-fds
   std::vector<int> keep;        // sorted: 0, 1, 2 and every TARGET
 
+  /// The supervisor: --reap (or PID 1), --signal-group, --reap-grace.
+  bool reap = false;
+  bool signal_group = false;
+  int grace_ms = 2000;
+  std::string chdir;  // --chdir, or ""
+
   landlock::LandlockPlan landlock;
   seccomp::SeccompPlan seccomp;
   IdentityPlan identity;

@@ -6,13 +6,32 @@
 
 namespace boxjail {
 
-/// Forwards every signal boxjail receives (except SIGCHLD) to `child` until
-/// it ends, and returns its wait status (pass it to exit_like()). When `tty_fd` is
-/// a terminal whose foreground boxjail handed to the child, job control is
-/// relayed: a stopped child stops boxjail, and `fg` hands the terminal back.
+struct SuperviseOptions {
+  pid_t child = -1;       // PROGRAM, the leader of its own process group
+  int ctty_fd = -1;       // 0, 1 or 2 when it is boxjail's controlling terminal
+  bool signal_group = false;  // forward to PROGRAM's process group
+  bool reap = false;      // reap adopted children (subreaper or PID 1)
+  bool cleanup = false;   // --reap: end what PROGRAM left behind
+  int grace_ms = 2000;    // between SIGTERM and SIGKILL at that end
+};
+
+/// Forwards every signal boxjail receives (except SIGCHLD) to PROGRAM (or
+/// its process group) until it ends, and returns its wait status (pass it
+/// to exit_like()).
+///
+/// Job control on a controlling terminal: when PROGRAM stops on SIGTSTP,
+/// SIGTTIN or SIGTTOU (or stops while it has the terminal), boxjail takes
+/// the terminal back if PROGRAM had it and stops itself the same way, so
+/// the shell sees its job stopped; when continued, it hands the terminal to
+/// PROGRAM's group if boxjail is then in the foreground (fg), and continues
+/// that group (fg or bg).
+///
+/// With `reap`, every child boxjail is given is reaped as it ends; with
+/// `cleanup` (or `signal_group`), once PROGRAM has ended what is left gets
+/// SIGTERM, then SIGKILL after `grace_ms`, and is reaped before returning.
 ///
 /// Precondition: every signal is blocked in the calling thread.
-int supervise(pid_t child, int tty_fd);
+int supervise(const SuperviseOptions& o);
 
 /// Gives back memory only the start-up needed: freed heap, and the resident
 /// pages of the read-only parts of the binary. Called by supervise().

@@ -127,62 +127,178 @@ TEST(Terminal, CtrlZStopsTheJobAndContinueResumesIt) {
 
 namespace {
 
+// An interactive bash on a fresh pseudo-terminal, as a person's shell:
+// PROMPT_COMMAND marks each prompt on stdout, so a test types only when bash
+// is waiting for input. `argv` starts it (possibly under boxjail).
+class Shell {
+ public:
+  explicit Shell(std::vector<std::string> argv)
+      : p_({.argv = std::move(argv),
+            .pty = true,
+            .env = {"PS1=$ ", "TERM=dumb", "PROMPT_COMMAND=echo PROMPT"}}) {
+    // Drain the terminal: bash echoes what is typed there.
+    drain_ = std::thread([m = p_.pty_master()] {
+      char buf[4096];
+      while (read(m, buf, sizeof buf) > 0) {
+      }
+    });
+  }
+  ~Shell() {
+    if (drain_.joinable()) {
+      p_.wait();
+      drain_.join();
+    }
+  }
+  void say(const std::string& text) {
+    ASSERT_EQ(write(p_.pty_master(), text.data(), text.size()),
+              static_cast<ssize_t>(text.size()));
+  }
+  // The next line on stdout; bash writes a bare newline after an interrupt.
+  std::string line() {
+    std::string l;
+    while ((l = p_.read_line()) == "\n") {
+    }
+    return l;
+  }
+  // Lines until one contains `text`; that line ("" at EOF).
+  std::string line_with(const std::string& text) {
+    for (int i = 0; i < 50; ++i) {
+      std::string l = line();
+      if (l.empty() || l.find(text) != std::string::npos) return l;
+    }
+    return "";
+  }
+  void prompt() {
+    ASSERT_EQ(line_with("PROMPT"), "PROMPT\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Result finish() {
+    Result r = p_.wait();
+    drain_.join();  // the terminal hangs up once bash is gone
+    return r;
+  }
+
+ private:
+  Proc p_;
+  std::thread drain_;
+};
+
+const std::vector<std::string> kBash = {"/bin/bash", "--norc", "--noprofile", "-i"};
+
 // boxjail -- bash -i behaves at a prompt as bash alone would: Ctrl-C ends
 // the foreground command, Ctrl-Z stops it into a job, and exit passes on.
 TEST(Terminal, InteractiveBashAtAPrompt) {
   if (access("/bin/bash", X_OK) != 0) GTEST_SKIP() << "no bash";
-  // PROMPT_COMMAND marks each prompt on stdout, so the test types only when
-  // bash is waiting for input, as a person at the terminal would.
-  Proc p({.argv = {kBoxjail, "--", "/bin/bash", "--norc", "--noprofile", "-i"},
-          .pty = true,
-          .env = {"PS1=$ ", "TERM=dumb", "PROMPT_COMMAND=echo PROMPT"}});
-  const int master = p.pty_master();
-  auto say = [&](const std::string& text) {
-    ASSERT_EQ(write(master, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  };
-  // bash writes a bare newline to stdout after an interrupt; skip those.
-  auto line = [&] {
-    std::string l;
-    while ((l = p.read_line()) == "\n") {
-    }
-    return l;
-  };
-  auto prompt = [&] {
-    ASSERT_EQ(line(), "PROMPT\n");
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  };
-  // Drain the terminal: bash echoes what is typed there.
-  std::thread drain([master] {
-    char buf[4096];
-    while (read(master, buf, sizeof buf) > 0) {
-    }
-  });
+  std::vector<std::string> argv = {kBoxjail, "--"};
+  argv.insert(argv.end(), kBash.begin(), kBash.end());
+  Shell sh(argv);
   // Starts a foreground sleep at the prompt and types `key` at it.
   auto sleep_then = [&](const char* key) {
-    prompt();
-    say("echo sleeping; sleep 30\n");
-    ASSERT_EQ(line(), "sleeping\n");
+    sh.prompt();
+    sh.say("echo sleeping; sleep 30\n");
+    ASSERT_EQ(sh.line(), "sleeping\n");
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    say(key);
-    prompt();
+    sh.say(key);
+    sh.prompt();
   };
-  prompt();
-  say("echo started\n");
-  ASSERT_EQ(line(), "started\n");
+  sh.prompt();
+  sh.say("echo started\n");
+  ASSERT_EQ(sh.line(), "started\n");
   // Ctrl-C interrupts the running command, not bash and not boxjail.
   sleep_then("\x03");
-  say("echo after-sleep $?\n");
-  EXPECT_EQ(line(), "after-sleep 130\n");
+  sh.say("echo after-sleep $?\n");
+  EXPECT_EQ(sh.line(), "after-sleep 130\n");
   // Ctrl-Z stops it; bash takes it as a job.
   sleep_then("\x1a");
-  say("jobs -s | wc -l; kill -KILL %1; echo killed\n");
-  EXPECT_EQ(line(), "1\n");
-  EXPECT_EQ(line(), "killed\n");
-  prompt();
-  say("exit 3\n");
-  Result r = p.wait();
+  sh.say("jobs -s | wc -l; kill -KILL %1; echo killed\n");
+  EXPECT_EQ(sh.line(), "1\n");
+  EXPECT_EQ(sh.line(), "killed\n");
+  sh.prompt();
+  sh.say("exit 3\n");
+  Result r = sh.finish();
   EXPECT_EQ(r.code(), 3) << r.status;
-  drain.join();  // the terminal hangs up once bash is gone
+}
+
+// Job control from a plain interactive bash, with boxjail as the job: every
+// path must behave as the program alone would.
+class JobControl : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access("/bin/bash", X_OK) != 0) GTEST_SKIP() << "no bash";
+  }
+  const std::string b_ = kBoxjail + " -- ";
+};
+
+TEST_F(JobControl, BackgroundReaderStopsAsItselfAndFgResumesIt) {
+  Shell sh(kBash);
+  sh.prompt();
+  // cat & stops on SIGTTIN; so must boxjail, or the shell sees it running.
+  sh.say(b_ + "cat & sleep 1; jobs\n");
+  EXPECT_NE(sh.line_with("Stopped"), "");
+  sh.prompt();
+  sh.say("fg\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  sh.say("hello\n");
+  EXPECT_EQ(sh.line_with("hello"), "hello\n");  // the terminal reaches cat
+  sh.say("\x04");                                // Ctrl-D ends it
+  sh.prompt();
+  sh.say("echo rc $?; exit\n");
+  EXPECT_EQ(sh.line(), "rc 0\n");
+  sh.finish();
+}
+
+TEST_F(JobControl, CtrlZThenBgThenFg) {
+  Shell sh(kBash);
+  sh.prompt();
+  sh.say(b_ + "cat\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  sh.say("one\n");
+  EXPECT_EQ(sh.line_with("one"), "one\n");
+  sh.say("\x1a");  // Ctrl-Z
+  sh.prompt();
+  // bg: cat reads again in the background, and stops again, as cat would.
+  sh.say("bg; sleep 1; jobs\n");
+  EXPECT_NE(sh.line_with("Stopped"), "");
+  sh.prompt();
+  sh.say("fg\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  sh.say("two\n");
+  EXPECT_EQ(sh.line_with("two"), "two\n");
+  sh.say("\x04");
+  sh.prompt();
+  sh.say("echo rc $?; exit\n");
+  EXPECT_EQ(sh.line(), "rc 0\n");
+  sh.finish();
+}
+
+TEST_F(JobControl, BackgroundWriterWithTostop) {
+  Shell sh(kBash);
+  sh.prompt();
+  sh.say("stty tostop; " + b_ + "sh -c 'echo to-terminal >/dev/tty; echo w$((1+1))' & sleep 1; jobs\n");
+  EXPECT_NE(sh.line_with("Stopped"), "");
+  sh.prompt();
+  sh.say("fg\n");
+  EXPECT_EQ(sh.line_with("w2"), "w2\n");  // the write went through, then the rest
+  sh.prompt();
+  sh.say("echo rc $?; exit\n");
+  EXPECT_EQ(sh.line(), "rc 0\n");
+  sh.finish();
+}
+
+TEST_F(JobControl, BgOnAJobThatDoesNotRead) {
+  Shell sh(kBash);
+  sh.prompt();
+  sh.say(b_ + "sh -c 'sleep 1; echo finished'\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  sh.say("\x1a");
+  sh.prompt();
+  sh.say("bg; jobs; wait; echo rc $?\n");
+  EXPECT_NE(sh.line_with("Running"), "");
+  EXPECT_EQ(sh.line_with("finished"), "finished\n");
+  EXPECT_EQ(sh.line(), "rc 0\n");
+  sh.prompt();
+  sh.say("exit\n");
+  sh.finish();
 }
 
 }  // namespace

@@ -169,7 +169,8 @@ TEST(Plan, DryRunJson) {
             "{\"name\":\"as\",\"soft\":\"unlimited\",\"hard\":\"unlimited\"}],"
             "\"fds\":[{\"target\":3,\"source\":4}],\"close_fds\":true,\"pidfile\":null,"
             "\"status_fd\":null,\"die_with_parent\":null,\"listen_fds\":null,"
-            "\"landlock\":null,\"seccomp\":null,\"identity\":null,"
+            "\"chdir\":null,\"supervisor\":{\"reap\":false,\"signal_group\":false,"
+            "\"grace_ms\":2000},\"landlock\":null,\"seccomp\":null,\"identity\":null,"
             "\"no_new_privs\":{\"set\":false,\"why\":\"not asked for\"}}\n");
 
   LaunchPlan more;
