@@ -1,6 +1,7 @@
 #include "boxjail/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <string_view>
 
 namespace boxjail {
 namespace {
@@ -20,7 +21,149 @@ class HelpFormatter : public CLI::Formatter {
   }
 };
 
+// Every option with a value takes exactly one word, so that the word after
+// it is never swallowed as a second value (it may be PROGRAM).
+template <typename T>
+CLI::Option* value(CLI::App& app, const Flag& f, T& target) {
+  return app.add_option(f.names, target, f.help)->type_name(f.value)->allow_extra_args(false);
+}
+template <typename T>
+CLI::Option* flag(CLI::App& app, const Flag& f, T& target) {
+  return app.add_flag(f.names, target, f.help);
+}
+
+using V = CLI::App;
+// The one table of flags, in --help's order.
+const Flag kFlags[] = {
+    {"--rlimit", "NAME=VALUE", "Set a resource limit for PROGRAM: SOFT:HARD, SOFT:, :HARD or one value",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.rlimits); }},
+    {"--fd", "TARGET=SOURCE|N",
+     "PROGRAM's descriptor TARGET is boxjail's SOURCE (TARGET>&SOURCE); --fd N keeps N",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.fds); }},
+    {"--keep-fds", nullptr, "Do not close other inherited descriptors",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.keep_fds); }},
+    {"-d,--detach", nullptr, "Start PROGRAM in a new session and exit once it runs",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.detach); }},
+    {"--no-fork", nullptr, "Apply the plan to boxjail itself and exec PROGRAM in place",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.no_fork); }},
+    {"-p,--pidfile", "PATH", "Write PROGRAM's pid and start time to PATH, atomically",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.pidfile); }},
+    {"--check-pidfile", "PATH", "Exit 0 and print the pid if PATH names a live process, else 1",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.check_pidfile); }},
+    {"--status-fd", "N", "Write JSON lines about PROGRAM's start and end to descriptor N",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.status_fd); }},
+    {"--die-with-parent{KILL}", nullptr,
+     "PROGRAM gets SIGNAL (default KILL) when boxjail's parent dies; a signal is given as "
+     "--die-with-parent=SIGNAL",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.die_with_parent); }},
+    {"--fs-ro", "PATH", "Landlock: PROGRAM may read files and list directories beneath PATH",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_ro); }},
+    {"--fs-rx", "PATH", "Landlock: as --fs-ro, and execute",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_rx); }},
+    {"--fs-rw", "PATH",
+     "Landlock: as --fs-ro, and write, truncate, create, remove, rename and link, device ioctls",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_rw); }},
+    {"--fs-rwx", "PATH", "Landlock: as --fs-rw, and execute",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_rwx); }},
+    {"--fs-exec-deps", nullptr,
+     "Landlock: read+execute on PROGRAM, its interpreter and its shared libraries",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.fs_exec_deps); }},
+    {"--net-bind", "PORT[-PORT]", "Landlock: PROGRAM may bind these TCP ports",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.net_bind); }},
+    {"--net-connect", "PORT[-PORT]", "Landlock: PROGRAM may connect to these TCP ports",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.net_connect); }},
+    {"--net-deny", nullptr, "Landlock: no TCP bind or connect at all",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.net_deny); }},
+    {"--scope", "unix|signal",
+     "Landlock: no abstract unix sockets, or no signals, beyond the sandbox",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.scopes); }},
+    {"--landlock", "MODE",
+     "require (default): refuse what the kernel cannot enforce; best-effort: drop it, with a "
+     "warning",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.landlock_mode); }},
+    {"--landlock-log", nullptr, "Landlock: PROGRAM's denials go to the kernel audit log",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.landlock_log); }},
+    {"--seccomp-deny", "SYSCALL[:ERRNO],...",
+     "seccomp: these calls fail with ERRNO (default EPERM); everything else is allowed",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_deny); }},
+    {"--seccomp-allow", "SYSCALL,...",
+     "seccomp: an allowlist; every other call gets the --seccomp-default action",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_allow); }},
+    {"--seccomp-default", "ACTION", "kill-process (default), trap, log or errno:NAME",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_default); }},
+    {"--seccomp-profile", "FILE", "seccomp: allow/deny/default rules from FILE, one per line",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_profile); }},
+    {"--seccomp-bpf", "FILE", "seccomp: load a ready classic-BPF program from FILE",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_bpf); }},
+    {"--no-new-privs", nullptr, "Set PR_SET_NO_NEW_PRIVS for PROGRAM",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.no_new_privs); }},
+    {"-u,--user", "USER[:GROUP]", "Run PROGRAM as USER (name or number), with USER's groups",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.user); }},
+    {"--groups", "G1,G2", "PROGRAM's supplementary groups (with --user)",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.groups); }},
+    {"--cap-drop", "all|CAP,...", "Remove capabilities, bounding set included",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.cap_drop); }},
+    {"--cap-keep", "CAP,...",
+     "Keep capabilities across --user's uid change, as ambient capabilities",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.cap_keep); }},
+    {"--reap", nullptr,
+     "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.reap); }},
+    {"--reap-grace", "SECONDS", "Between SIGTERM and SIGKILL for what is left (default 2)",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.reap_grace); }},
+    {"--signal-group", nullptr,
+     "Forward signals to PROGRAM's process group, and end the group after it",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.signal_group); }},
+    {"--chdir", "DIR", "PROGRAM's working directory",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.chdir); }},
+    {"--dry-run", nullptr, "Print the launch plan as JSON and exit",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.dry_run); }},
+    {"-v,--verbose", nullptr, "More log output (repeatable)",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.verbose); }},
+    {"-q,--quiet", nullptr, "Log errors only",
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.quiet); }},
+    {"--log-level", "LEVEL", "trace, debug, info, warn, error or off",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.log_level); }},
+};
+
+// The option names argv mentions before "--": "--name" and "--name=..."
+// give "name", "-abc" gives "a", "b" and "c". PROGRAM's own options may be
+// among them; that only registers a few options more.
+std::vector<std::string_view> mentioned(int argc, const char* const* argv) {
+  std::vector<std::string_view> names;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") break;
+    if (a.size() > 2 && a[0] == '-' && a[1] == '-') {
+      names.push_back(a.substr(2, a.find('=') == std::string_view::npos ? a.npos : a.find('=') - 2));
+    } else if (a.size() > 1 && a[0] == '-') {
+      for (size_t k = 1; k < a.size(); ++k) names.push_back(a.substr(k, 1));
+    }
+  }
+  return names;
+}
+
+// Whether any of `names` ("-p,--pidfile", "--die-with-parent{KILL}") is in
+// `said`.
+bool named(std::string_view names, const std::vector<std::string_view>& said) {
+  while (!names.empty()) {
+    size_t comma = names.find(',');
+    std::string_view one = names.substr(0, comma);
+    names = comma == std::string_view::npos ? std::string_view() : names.substr(comma + 1);
+    one = one.substr(0, one.find('{'));
+    while (!one.empty() && one[0] == '-') one.remove_prefix(1);
+    for (std::string_view s : said)
+      if (s == one) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+const Flag* flag_table(size_t* n) {
+  *n = sizeof kFlags / sizeof kFlags[0];
+  return kFlags;
+}
 
 CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   CliResult res;
@@ -31,77 +174,16 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
              "See boxjail(1).");
   app.formatter(std::make_shared<HelpFormatter>());
   app.set_version_flag("-V,--version", "boxjail " BOXJAIL_VERSION);
-  // Every option with a value takes exactly one word, so that the word after
-  // it is never swallowed as a second value (it may be PROGRAM).
-  auto value = [&app](const char* names, auto& target, const char* type, const char* help) {
-    return app.add_option(names, target, help)->type_name(type)->allow_extra_args(false);
-  };
-  value("--rlimit", o.rlimits, "NAME=VALUE",
-        "Set a resource limit for PROGRAM: SOFT:HARD, SOFT:, :HARD or one value");
-  value("--fd", o.fds, "TARGET=SOURCE|N",
-        "PROGRAM's descriptor TARGET is boxjail's SOURCE (TARGET>&SOURCE); --fd N keeps N");
-  app.add_flag("--keep-fds", o.keep_fds, "Do not close other inherited descriptors");
-  app.add_flag("-d,--detach", o.detach, "Start PROGRAM in a new session and exit once it runs");
-  app.add_flag("--no-fork", o.no_fork,
-               "Apply the plan to boxjail itself and exec PROGRAM in place");
-  auto* pidfile = value("-p,--pidfile", o.pidfile, "PATH",
-                        "Write PROGRAM's pid and start time to PATH, atomically");
-  auto* check_pidfile = value("--check-pidfile", o.check_pidfile, "PATH",
-                              "Exit 0 and print the pid if PATH names a live process, else 1");
-  auto* status_fd = value("--status-fd", o.status_fd, "N",
-                          "Write JSON lines about PROGRAM's start and end to descriptor N");
-  auto* die_with_parent =
-      app.add_flag("--die-with-parent{KILL}", o.die_with_parent,
-                   "PROGRAM gets SIGNAL (default KILL) when boxjail's parent dies; "
-                   "a signal is given as --die-with-parent=SIGNAL");
-  value("--fs-ro", o.fs_ro, "PATH", "Landlock: PROGRAM may read files and list directories beneath PATH");
-  value("--fs-rx", o.fs_rx, "PATH", "Landlock: as --fs-ro, and execute");
-  value("--fs-rw", o.fs_rw, "PATH",
-        "Landlock: as --fs-ro, and write, truncate, create, remove, rename and link, device ioctls");
-  value("--fs-rwx", o.fs_rwx, "PATH", "Landlock: as --fs-rw, and execute");
-  app.add_flag("--fs-exec-deps", o.fs_exec_deps,
-               "Landlock: read+execute on PROGRAM, its interpreter and its shared libraries");
-  value("--net-bind", o.net_bind, "PORT[-PORT]", "Landlock: PROGRAM may bind these TCP ports");
-  value("--net-connect", o.net_connect, "PORT[-PORT]",
-        "Landlock: PROGRAM may connect to these TCP ports");
-  app.add_flag("--net-deny", o.net_deny, "Landlock: no TCP bind or connect at all");
-  value("--scope", o.scopes, "unix|signal",
-        "Landlock: no abstract unix sockets, or no signals, beyond the sandbox");
-  auto* landlock_mode =
-      value("--landlock", o.landlock_mode, "MODE",
-            "require (default): refuse what the kernel cannot enforce; best-effort: drop it, "
-            "with a warning");
-  app.add_flag("--landlock-log", o.landlock_log,
-               "Landlock: PROGRAM's denials go to the kernel audit log");
-  value("--seccomp-deny", o.seccomp_deny, "SYSCALL[:ERRNO],...",
-        "seccomp: these calls fail with ERRNO (default EPERM); everything else is allowed");
-  value("--seccomp-allow", o.seccomp_allow, "SYSCALL,...",
-        "seccomp: an allowlist; every other call gets the --seccomp-default action");
-  auto* seccomp_default = value("--seccomp-default", o.seccomp_default, "ACTION",
-                                "kill-process (default), trap, log or errno:NAME");
-  auto* seccomp_profile = value("--seccomp-profile", o.seccomp_profile, "FILE",
-                                "seccomp: allow/deny/default rules from FILE, one per line");
-  auto* seccomp_bpf = value("--seccomp-bpf", o.seccomp_bpf, "FILE",
-                            "seccomp: load a ready classic-BPF program from FILE");
-  app.add_flag("--no-new-privs", o.no_new_privs, "Set PR_SET_NO_NEW_PRIVS for PROGRAM");
-  auto* user = value("-u,--user", o.user, "USER[:GROUP]",
-                     "Run PROGRAM as USER (name or number), with USER's groups");
-  auto* groups = value("--groups", o.groups, "G1,G2", "PROGRAM's supplementary groups (with --user)");
-  value("--cap-drop", o.cap_drop, "all|CAP,...", "Remove capabilities, bounding set included");
-  value("--cap-keep", o.cap_keep, "CAP,...",
-        "Keep capabilities across --user's uid change, as ambient capabilities");
-  app.add_flag("--reap", o.reap,
-               "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends");
-  auto* reap_grace = value("--reap-grace", o.reap_grace, "SECONDS",
-                           "Between SIGTERM and SIGKILL for what is left (default 2)");
-  app.add_flag("--signal-group", o.signal_group,
-               "Forward signals to PROGRAM's process group, and end the group after it");
-  auto* chdir = value("--chdir", o.chdir, "DIR", "PROGRAM's working directory");
-  app.add_flag("--dry-run", o.dry_run, "Print the launch plan as JSON and exit");
-  app.add_flag("-v,--verbose", o.verbose, "More log output (repeatable)");
-  app.add_flag("-q,--quiet", o.quiet, "Log errors only");
-  auto* log_level =
-      value("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error or off");
+  // CLI11 checks each new option's names against every earlier one's, so
+  // its set-up grows faster than the table. Only the options argv names are
+  // registered (all of them for --help, which lists them): an option argv
+  // does not name cannot be given, and an unknown word is reported below as
+  // before.
+  const std::vector<std::string_view> said = mentioned(argc, argv);
+  const bool all = named("-h,--help", said);
+  std::vector<std::pair<const Flag*, CLI::Option*>> added;
+  for (const Flag& f : kFlags)
+    if (all || named(f.names, said)) added.push_back({&f, f.add(app, o, f)});
   app.prefix_command();
 
   try {
@@ -125,19 +207,25 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
     return res;
   }
 
-  o.has_log_level = log_level->count() > 0;
-  o.has_landlock_mode = landlock_mode->count() > 0;
-  o.has_seccomp_default = seccomp_default->count() > 0;
-  o.has_seccomp_profile = seccomp_profile->count() > 0;
-  o.has_seccomp_bpf = seccomp_bpf->count() > 0;
-  o.has_user = user->count() > 0;
-  o.has_reap_grace = reap_grace->count() > 0;
-  o.has_chdir = chdir->count() > 0;
-  o.has_groups = groups->count() > 0;
-  o.has_pidfile = pidfile->count() > 0;
-  o.has_check_pidfile = check_pidfile->count() > 0;
-  o.has_status_fd = status_fd->count() > 0;
-  o.has_die_with_parent = die_with_parent->count() > 0;
+  // Flags whose value may legitimately be empty say whether they were given.
+  auto given = [&](const char* names) {
+    for (const auto& [f, opt] : added)
+      if (std::string_view(f->names) == names) return opt->count() > 0;
+    return false;
+  };
+  o.has_log_level = given("--log-level");
+  o.has_pidfile = given("-p,--pidfile");
+  o.has_check_pidfile = given("--check-pidfile");
+  o.has_status_fd = given("--status-fd");
+  o.has_die_with_parent = given("--die-with-parent{KILL}");
+  o.has_landlock_mode = given("--landlock");
+  o.has_seccomp_default = given("--seccomp-default");
+  o.has_seccomp_profile = given("--seccomp-profile");
+  o.has_seccomp_bpf = given("--seccomp-bpf");
+  o.has_user = given("-u,--user");
+  o.has_groups = given("--groups");
+  o.has_reap_grace = given("--reap-grace");
+  o.has_chdir = given("--chdir");
   std::vector<std::string> rest = app.remaining();
   size_t first = 0;
   if (!rest.empty() && rest[0] == "--") {

@@ -2,8 +2,14 @@
 // build_plan() in plan.h.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
+
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
 
 namespace boxjail {
 
@@ -62,6 +68,19 @@ struct Options {
   bool has_chdir = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
 };
+
+/// One flag of the command line: the single table --help, the parser and
+/// (later) completions and config keys come from.
+struct Flag {
+  const char* names;  // CLI11 names: "-p,--pidfile", "--die-with-parent{KILL}"
+  const char* value;  // the value's placeholder ("PATH"), or nullptr for a flag
+  const char* help;
+  /// Registers the flag with the parser, bound to its field of Options.
+  CLI::Option* (*add)(CLI::App& app, Options& o, const Flag& f);
+};
+
+/// The flag table, in --help's order.
+const Flag* flag_table(size_t* n);
 
 struct CliResult {
   enum Kind { kRun, kExit } kind = kRun;

@@ -49,7 +49,14 @@ std::string traced(std::vector<std::string> argv, const std::vector<std::string>
 
 TEST(FdTable, ChildSharesTheTableAndUnsharesOnlyWhatItNeeds) {
   if (std::string why = strace_unavailable(); !why.empty()) GTEST_SKIP() << why;
-  for (const std::string mode : {"", "--detach"}) {
+#ifdef BOXJAIL_SANITIZED
+  // A sanitized boxjail starts its child with fork() (child.h): only the
+  // --no-fork half applies.
+  const std::vector<std::string> forking = {};
+#else
+  const std::vector<std::string> forking = {"", "--detach"};
+#endif
+  for (const std::string& mode : forking) {
     std::vector<std::string> argv = {kBoxjail};
     if (!mode.empty()) argv.push_back(mode);
     argv.insert(argv.end(), {"--fd", "3=1", "--", "/bin/true"});
@@ -59,10 +66,13 @@ TEST(FdTable, ChildSharesTheTableAndUnsharesOnlyWhatItNeeds) {
     // Nothing is closed one by one, whatever was inherited.
     EXPECT_LT(closes(t), 20u) << t;
   }
-  // Without close_range() the child starts with a copy, as before.
-  std::string t = traced({kBoxjail, "--", "/bin/true"}, {kSysdeny, "--no-close-range", "--"});
-  EXPECT_NE(t.find("CLONE_VM|CLONE_VFORK"), std::string::npos) << t;
-  EXPECT_EQ(t.find("CLONE_FILES"), std::string::npos) << t;
+  std::string t;
+  if (!forking.empty()) {
+    // Without close_range() the child starts with a copy, as before.
+    t = traced({kBoxjail, "--", "/bin/true"}, {kSysdeny, "--no-close-range", "--"});
+    EXPECT_NE(t.find("CLONE_VM|CLONE_VFORK"), std::string::npos) << t;
+    EXPECT_EQ(t.find("CLONE_FILES"), std::string::npos) << t;
+  }
   // --no-fork: one close_range over the gaps, nothing per descriptor.
   t = traced({kBoxjail, "--no-fork", "--fd", "5=2", "--", "/bin/true"});
   EXPECT_LT(closes(t), 20u) << t;

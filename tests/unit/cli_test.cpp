@@ -65,6 +65,21 @@ TEST(Cli, MissingValue) {
   EXPECT_EQ(r.err.find('\n'), std::string::npos);
 }
 
+TEST(Cli, EachFlagParsesWhenItIsTheOnlyOneNamed) {
+  Options o;
+  ASSERT_EQ(parse({"--seccomp-deny=uname", "-u", "nobody", "-vv", "--", "x"}, &o).exit_code, 0);
+  EXPECT_EQ(o.seccomp_deny, std::vector<std::string>{"uname"});
+  EXPECT_TRUE(o.has_user);
+  EXPECT_EQ(o.user, "nobody");
+  EXPECT_EQ(o.verbose, 2);
+  EXPECT_FALSE(o.has_pidfile);
+  EXPECT_EQ(o.command, std::vector<std::string>{"x"});
+  // PROGRAM's own options stay PROGRAM's.
+  ASSERT_EQ(parse({"--rlimit", "nofile=9", "shim", "--pidfile", "p"}, &o).exit_code, 0);
+  EXPECT_FALSE(o.has_pidfile);
+  EXPECT_EQ(o.command, (std::vector<std::string>{"shim", "--pidfile", "p"}));
+}
+
 TEST(Cli, HelpAndVersion) {
   Options o;
   CliResult r = parse({"--help"}, &o);
@@ -78,6 +93,19 @@ TEST(Cli, HelpAndVersion) {
       << r.out;
   EXPECT_NE(r.out.find("  --die-with-parent[=SIGNAL]  "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find('{'), std::string::npos) << r.out;
+  // Only the options argv names are registered, except for --help, which
+  // lists the whole table.
+  size_t n = 0;
+  const Flag* table = flag_table(&n);
+  ASSERT_GT(n, 30u);
+  for (size_t i = 0; i < n; ++i) {
+    std::string names = table[i].names;
+    std::string longest = names.substr(names.rfind(',') == std::string::npos ? 0 : names.rfind(',') + 1);
+    longest = longest.substr(0, longest.find('{'));
+    EXPECT_NE(r.out.find("  " + (names.find(',') != std::string::npos ? names.substr(0, names.find(',') + 1) : "") + longest),
+              std::string::npos)
+        << longest;
+  }
   r = parse({"-V"}, &o);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.rfind("boxjail ", 0), 0u) << r.out;
