@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,33 +136,46 @@ std::string expand(std::string s, const std::string& origin) {
   return s;
 }
 
-// The soname → paths map of /etc/ld.so.cache ("glibc-ld.so.cache1.1"
-// format; offsets are from the start of the file). Empty if absent.
-const std::vector<std::pair<std::string, std::string>>& ld_cache() {
-  static const std::vector<std::pair<std::string, std::string>> entries = [] {
-    std::vector<std::pair<std::string, std::string>> v;
+// /etc/ld.so.cache ("glibc-ld.so.cache1.1" format: a header, then 24-byte
+// entries whose key and value are offsets from the start of the file), read
+// once and searched in place. Empty if absent or in another format.
+std::string_view ld_cache() {
+  static const std::string_view map = [] {
     UniqueFd fd(open("/etc/ld.so.cache", O_RDONLY | O_CLOEXEC));
     struct stat st {};
-    if (!fd.valid() || fstat(fd.get(), &st) != 0 || st.st_size < 48) return v;
-    std::string buf(static_cast<size_t>(st.st_size), '\0');
-    if (pread(fd.get(), buf.data(), buf.size(), 0) != st.st_size) return v;
+    if (!fd.valid() || fstat(fd.get(), &st) != 0 || st.st_size < 48) return std::string_view();
+    // Mapped, not copied: boxjail reads a few entries of it, once.
+    void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (p == MAP_FAILED) return std::string_view();
+    std::string_view v(static_cast<const char*>(p), static_cast<size_t>(st.st_size));
     static const char kMagic[] = "glibc-ld.so.cache1.1";
-    if (buf.compare(0, sizeof kMagic - 1, kMagic) != 0) return v;
-    uint32_t n = 0;
-    std::memcpy(&n, buf.data() + 20, 4);
-    auto str = [&](uint32_t off) -> std::string {
-      if (off >= buf.size()) return "";
-      return std::string(buf.data() + off, strnlen(buf.data() + off, buf.size() - off));
-    };
-    for (uint32_t i = 0; i < n && 48 + (i + 1) * 24ull <= buf.size(); ++i) {
-      uint32_t key = 0, value = 0;
-      std::memcpy(&key, buf.data() + 48 + i * 24 + 4, 4);
-      std::memcpy(&value, buf.data() + 48 + i * 24 + 8, 4);
-      v.emplace_back(str(key), str(value));
-    }
-    return v;
+    return v.substr(0, sizeof kMagic - 1) == kMagic ? v : std::string_view();
   }();
-  return entries;
+  return map;
+}
+
+// Calls `f(path)` for each cache entry named `name`, until it returns true.
+template <typename F>
+bool cache_lookup(const std::string& name, F f) {
+  const std::string_view buf = ld_cache();
+  if (buf.empty()) return false;
+  uint32_t n = 0;
+  std::memcpy(&n, buf.data() + 20, 4);
+  // The entry's string at `off`, if it is NUL-terminated within the file.
+  auto str = [&](uint32_t off) -> std::string_view {
+    if (off >= buf.size()) return {};
+    size_t len = strnlen(buf.data() + off, buf.size() - off);
+    return off + len < buf.size() ? buf.substr(off, len) : std::string_view();
+  };
+  for (uint64_t i = 0; i < n && 48 + (i + 1) * 24 <= buf.size(); ++i) {
+    uint32_t key = 0, value = 0;
+    std::memcpy(&key, buf.data() + 48 + i * 24 + 4, 4);
+    std::memcpy(&value, buf.data() + 48 + i * 24 + 8, 4);
+    if (str(key) != name) continue;
+    std::string_view v = str(value);
+    if (!v.empty() && f(std::string(v))) return true;
+  }
+  return false;
 }
 
 const char* const kDefaultDirs[] = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
@@ -199,7 +213,7 @@ class Resolver {
     }
     add(path, true, why);
     exe_ = info;
-    exe_origin_ = dir_of(path);
+    exe_path_ = path;
     if (!info.interp.empty()) {
       ElfInfo interp;
       if (!read_elf(info.interp, &interp)) {
@@ -254,37 +268,50 @@ class Resolver {
   }
 
   bool compatible(const std::string& candidate, ElfInfo* info) const {
-    return access(candidate.c_str(), F_OK) == 0 && read_elf(candidate, info) &&
-           info->elf_class == exe_.elf_class && info->machine == exe_.machine;
+    return read_elf(candidate, info) && info->elf_class == exe_.elf_class &&
+           info->machine == exe_.machine;
   }
 
   // Finds `name` for `obj` (whose info and origin are given); "" if absent.
-  std::string find(const std::string& name, const ElfInfo& obj, const std::string& origin,
+  std::string find(const std::string& name, const ElfInfo& obj, const std::string& path,
                    ElfInfo* found) const {
+    // $ORIGIN needs the object's real directory: only work it out for a
+    // path list that uses it.
+    std::string origin_cache;
+    auto expand_for = [&](const std::string& d) {
+      if (d.find('$') == std::string::npos) return d;
+      if (origin_cache.empty()) origin_cache = dir_of(path);
+      return expand(d, origin_cache);
+    };
     if (name.find('/') != std::string::npos)
       return compatible(name, found) ? name : "";
     std::vector<std::string> dirs;
     if (!obj.has_runpath) {
-      for (const auto& d : obj.rpath) dirs.push_back(expand(d, origin));
+      for (const auto& d : obj.rpath) dirs.push_back(expand_for(d));
       if (!exe_.has_runpath)
-        for (const auto& d : exe_.rpath) dirs.push_back(expand(d, exe_origin_));
+        for (const auto& d : exe_.rpath)
+          dirs.push_back(d.find('$') == std::string::npos ? d : expand(d, dir_of(exe_path_)));
     }
-    for (const auto& d : ld_library_path_) dirs.push_back(expand(d, origin));
-    for (const auto& d : obj.runpath) dirs.push_back(expand(d, origin));
+    for (const auto& d : ld_library_path_) dirs.push_back(expand_for(d));
+    for (const auto& d : obj.runpath) dirs.push_back(expand_for(d));
     for (const auto& d : dirs)
       if (compatible(d + "/" + name, found)) return d + "/" + name;
-    for (const auto& [key, value] : ld_cache())
-      if (key == name && compatible(value, found)) return value;
+    std::string hit;
+    if (cache_lookup(name, [&](const std::string& candidate) {
+          if (!compatible(candidate, found)) return false;
+          hit = candidate;
+          return true;
+        }))
+      return hit;
     for (const char* d : kDefaultDirs)
       if (compatible(std::string(d) + "/" + name, found)) return std::string(d) + "/" + name;
     return "";
   }
 
   bool libraries(const std::string& path, const ElfInfo& info, std::string* err) {
-    const std::string origin = dir_of(path);
     for (const auto& name : info.needed) {
       ElfInfo lib;
-      std::string at = find(name, info, origin, &lib);
+      std::string at = find(name, info, path, &lib);
       if (at.empty()) {
         *err = "cannot find " + name + " (needed by " + path + ") where the loader looks";
         return false;
@@ -316,7 +343,7 @@ class Resolver {
   std::vector<Dep>* out_;
   std::vector<std::string> ld_library_path_;
   ElfInfo exe_;
-  std::string exe_origin_;
+  std::string exe_path_;
   std::set<std::string> seen_;
 };
 

@@ -274,6 +274,11 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
              false;
   }
 
+  // The filter is only built here, not loaded: libseccomp need not probe
+  // the kernel for what it supports (some ten seccomp() calls). Level 3 is
+  // what the actions above need (kill-process, log: Linux 4.14); loading
+  // the program on an older kernel fails in the child's seccomp step.
+  seccomp_api_set(3);
   Ctx c;
   c.ctx = seccomp_init(def_action);
   if (!c.ctx) return *err = "seccomp_init failed", false;
