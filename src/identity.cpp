@@ -186,7 +186,8 @@ std::string cap_name(int cap) {
 
 bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::string* err) {
   ChildIdentity& c = plan->child;
-  c.last_cap = last_cap_of_kernel();
+  // Read only when a capability is named: most launches name none.
+  if (!o.cap_drop.empty() || !o.cap_keep.empty()) c.last_cap = last_cap_of_kernel();
   if (o.no_new_privs) {
     plan->no_new_privs = true;
     plan->no_new_privs_why = "--no-new-privs";
@@ -304,6 +305,7 @@ bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::str
 
 std::string identity_json(const IdentityPlan& plan) {
   const ChildIdentity& c = plan.child;
+  const int last = last_cap_of_kernel();
   std::string j = "{";
   if (c.set_ids) {
     j += "\"uid\":" + std::to_string(c.uid) + ",\"user\":";
@@ -323,21 +325,21 @@ std::string identity_json(const IdentityPlan& plan) {
   // PROGRAM gets its bounding set (less --cap-drop) plus its inheritable
   // set; any other uid gets only the ambient set.
   const uid_t uid = c.set_ids ? c.uid : geteuid();
-  uint64_t bounding = bounding_set(c.last_cap);
+  uint64_t bounding = bounding_set(last);
   if (c.drop_bounding) bounding &= ~c.drop;
-  uint64_t ambient = c.set_ids ? c.keep : ambient_set(c.last_cap) & ~c.drop;
+  uint64_t ambient = c.set_ids ? c.keep : ambient_set(last) & ~c.drop;
   uint64_t inheritable = c.keep ? c.keep : capget_set(2) & ~c.drop;
   uint64_t permitted = uid == 0 ? ((bounding | inheritable) & ~c.drop) : ambient;
   j += "\"capabilities\":{\"bounding\":";
-  json_caps(&j, bounding, c.last_cap);
+  json_caps(&j, bounding, last);
   j += ",\"permitted\":";
-  json_caps(&j, permitted, c.last_cap);
+  json_caps(&j, permitted, last);
   j += ",\"effective\":";
-  json_caps(&j, permitted, c.last_cap);
+  json_caps(&j, permitted, last);
   j += ",\"inheritable\":";
-  json_caps(&j, inheritable, c.last_cap);
+  json_caps(&j, inheritable, last);
   j += ",\"ambient\":";
-  json_caps(&j, ambient, c.last_cap);
+  json_caps(&j, ambient, last);
   j += "}}";
   return j;
 }
