@@ -116,6 +116,16 @@ const Flag kFlags[] = {
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.signal_group); }},
     {"--chdir", "DIR", "PROGRAM's working directory",
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.chdir); }},
+    {"--cgroup", "PATH", "Run PROGRAM in cgroup PATH (created if missing, removed after)",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.cgroup); }},
+    {"--cgroup-set", "FILE=VALUE", "Write VALUE to the cgroup's FILE first (pids.max=64, memory.max=1G)",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.cgroup_set); }},
+    {"--cpus", "LIST", "CPUs PROGRAM may run on, such as 0-3,6",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.cpus); }},
+    {"--nice", "N", "PROGRAM's nice value",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.nice); }},
+    {"--oom-score-adj", "N", "PROGRAM's OOM score adjustment, -1000 to 1000",
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.oom_score_adj); }},
     {"--dry-run", nullptr, "Print the launch plan as JSON and exit",
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.dry_run); }},
     {"-v,--verbose", nullptr, "More log output (repeatable)",
@@ -226,6 +236,10 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   o.has_groups = given("--groups");
   o.has_reap_grace = given("--reap-grace");
   o.has_chdir = given("--chdir");
+  o.has_cgroup = given("--cgroup");
+  o.has_cpus = given("--cpus");
+  o.has_nice = given("--nice");
+  o.has_oom_score_adj = given("--oom-score-adj");
   std::vector<std::string> rest = app.remaining();
   size_t first = 0;
   if (!rest.empty() && rest[0] == "--") {

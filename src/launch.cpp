@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <ctime>
 #include <termios.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <valgrind/valgrind.h>
 #endif
 
+#include "boxjail/cgroup.h"
 #include "boxjail/child.h"
 #include "boxjail/io.h"
 #include "boxjail/landlock.h"
@@ -40,6 +43,9 @@ struct Runtime {
   struct sigaction orig_chld {};
   UniqueFd landlock;  // the ruleset, until the child restricts itself
   sock_fprog seccomp{};
+  cgroup::CgroupRuntime cgroup;  // removes what it created unless kept
+  std::vector<int> cgroup_procs;
+  char oom_text[16] = {};
   ChildSpec spec;
   ChildStep steps[kMaxSteps]{};
   size_t n_steps = 0;
@@ -182,6 +188,51 @@ bool prepare_landlock(const LaunchPlan& plan, Runtime* rt) {
   return true;
 }
 
+// The cgroups: created, configured and opened before anything starts; a
+// failure removes what was created. In the forking modes the v2 join is
+// clone3's (CLONE_INTO_CGROUP); the child's step writes cgroup.procs for
+// the rest, and for v2 too where clone3 cannot (see start()).
+bool prepare_cgroup(const LaunchPlan& plan, Runtime* rt) {
+  if (!plan.cgroup.active) return true;
+  std::string err;
+  if (!rt->cgroup.prepare(plan.cgroup, &err)) {
+    log::error(err);
+    return false;
+  }
+  for (UniqueFd* fd : rt->cgroup.fds()) {
+    if (!fd->valid()) continue;
+    if (!avoid_targets(fd, plan)) {
+      log::error("--cgroup: " + std::string(std::strerror(errno)));
+      return false;
+    }
+    keep_fd(rt, fd->get());
+  }
+  rt->cgroup_procs = rt->cgroup.procs_fds(plan.mode == Mode::kNoFork);
+  rt->spec.cgroup = true;
+  rt->spec.cgroup_procs = rt->cgroup_procs.data();
+  rt->spec.n_cgroup_procs = rt->cgroup_procs.size();
+  return true;
+}
+
+// Starts the child: straight into the cgroup v2 directory with clone3 where
+// the kernel can, else with clone and the child's join step writing v2's
+// cgroup.procs too.
+pid_t start(const LaunchPlan& plan, Runtime* rt, int status_fd) {
+  if (rt->cgroup.v2_dir() >= 0) {
+    pid_t pid = start_child_in_cgroup(rt->spec, rt->steps, rt->n_steps, status_fd,
+                                      rt->cgroup.v2_dir());
+    if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != E2BIG)) return pid;
+    if (log::enabled(log::Level::kDebug))
+      log::debug(std::string("clone3(CLONE_INTO_CGROUP): ") + std::strerror(errno) +
+                 "; the child joins through cgroup.procs");
+    rt->cgroup_procs = rt->cgroup.procs_fds(true);
+    rt->spec.cgroup_procs = rt->cgroup_procs.data();
+    rt->spec.n_cgroup_procs = rt->cgroup_procs.size();
+  }
+  (void)plan;
+  return start_child(rt->spec, rt->steps, rt->n_steps, status_fd);
+}
+
 void prepare(const LaunchPlan& plan, Runtime* rt) {
   for (const auto& r : plan.rlimits) rt->rlimits.push_back({r.resource, r.value});
   rt->temps.assign(static_cast<size_t>(plan.fd_program.temp_count), -1);
@@ -201,6 +252,13 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   s.die_signal = plan.die_signal;
   s.no_new_privs = plan.no_new_privs;
   if (!plan.chdir.empty()) s.chdir = plan.chdir.c_str();
+  if (plan.set_cpus) s.cpus = &plan.cpus;
+  s.set_nice = plan.set_nice;
+  s.nice = plan.nice;
+  if (plan.set_oom_score_adj) {
+    snprintf(rt->oom_text, sizeof rt->oom_text, "%d", plan.oom_score_adj);
+    s.oom_score_adj = rt->oom_text;
+  }
   if (plan.identity.active) s.identity = &plan.identity.child;
   if (plan.seccomp.active) {
     rt->seccomp.len = static_cast<unsigned short>(plan.seccomp.program.size());
@@ -261,10 +319,46 @@ std::string start_line(const PidRecord& r) {
          ", \"start-time\": " + std::to_string(r.start_time) + "}\n";
 }
 
-std::string end_line(int status) {
-  if (WIFEXITED(status)) return "{\"exit-code\": " + std::to_string(WEXITSTATUS(status)) + "}\n";
-  return "{\"signal\": " + std::to_string(WTERMSIG(status)) +
-         ", \"core-dumped\": " + (WCOREDUMP(status) ? "true" : "false") + "}\n";
+double seconds(const timeval& t) {
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+// The resource report at the end: wait4()'s rusage, and the cgroup's
+// peaks where --cgroup gave one. As JSON fields for --status-fd...
+std::string end_line(int status, double elapsed, const rusage& ru, const cgroup::Usage& cg) {
+  std::string j = WIFEXITED(status)
+                      ? "{\"exit-code\": " + std::to_string(WEXITSTATUS(status))
+                      : "{\"signal\": " + std::to_string(WTERMSIG(status)) +
+                            ", \"core-dumped\": " + (WCOREDUMP(status) ? "true" : "false");
+  j += ", \"elapsed-s\": " + fixed(elapsed, 3) + ", \"user-cpu-s\": " +
+       fixed(seconds(ru.ru_utime), 3) + ", \"sys-cpu-s\": " + fixed(seconds(ru.ru_stime), 3) +
+       ", \"max-rss-kib\": " + std::to_string(ru.ru_maxrss);
+  if (cg.peak_memory >= 0) j += ", \"cgroup-peak-memory-bytes\": " + std::to_string(cg.peak_memory);
+  if (cg.peak_pids >= 0) j += ", \"cgroup-peak-pids\": " + std::to_string(cg.peak_pids);
+  if (cg.cpu_usec >= 0) j += ", \"cgroup-cpu-usec\": " + std::to_string(cg.cpu_usec);
+  return j + "}\n";
+}
+
+// ... and as one line at info level.
+std::string report_line(pid_t pid, int status, double elapsed, const rusage& ru,
+                        const cgroup::Usage& cg) {
+  std::string l = "PROGRAM (pid " + std::to_string(pid) + ") ";
+  l += WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                         : "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                               strsignal(WTERMSIG(status)) + ")";
+  l += " after " + fixed(elapsed, 1) + "s; cpu " + fixed(seconds(ru.ru_utime), 1) + "s user " +
+       fixed(seconds(ru.ru_stime), 1) + "s sys; max RSS " +
+       std::to_string(ru.ru_maxrss / 1024) + " MiB";
+  if (cg.peak_memory >= 0)
+    l += "; peak memory " + std::to_string(cg.peak_memory / (1024 * 1024)) + " MiB";
+  if (cg.peak_pids >= 0) l += "; peak pids " + std::to_string(cg.peak_pids);
+  return l;
 }
 
 // Checks and locks the PID file and creates its temporary, all before
@@ -327,6 +421,7 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
     log::info("executing '" + plan.program + "' in place as pid " + std::to_string(self.pid));
   StepFailure f = run_steps(rt->spec, rt->steps, rt->n_steps);
   if (err.valid()) log::set_fd(err.get());
+  rt->cgroup.leave_and_remove();
   if (!plan.pidfile.empty()) {
     std::string msg;
     pf.remove_if_holds(self, &msg);
@@ -368,7 +463,7 @@ void release_inherited(const LaunchPlan& plan, Runtime* rt, PidFile* pf) {
 int launch(const LaunchPlan& plan) {
   Runtime rt;
   prepare(plan, &rt);
-  if (!prepare_landlock(plan, &rt)) return 125;
+  if (!prepare_landlock(plan, &rt) || !prepare_cgroup(plan, &rt)) return 125;
   if (plan.mode == Mode::kNoFork) return run_in_place(plan, &rt);
 
   int p[2];
@@ -431,7 +526,9 @@ int launch(const LaunchPlan& plan) {
   // or write its memory. execve makes PROGRAM dumpable again.
   if (plan.mode == Mode::kSupervise) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-  pid_t pid = start_child(rt.spec, rt.steps, rt.n_steps, wr.get());
+  timespec started{};
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  pid_t pid = start(plan, &rt, wr.get());
   if (pid < 0) {
     log::error(std::string("fork: ") + std::strerror(errno));
     return 125;
@@ -482,6 +579,7 @@ int launch(const LaunchPlan& plan) {
               mode_name(plan.mode) + ")");
   if (plan.mode == Mode::kDetach) {
     if (plan.status_fd >= 0) close(plan.status_fd);
+    rt.cgroup.keep();  // PROGRAM goes on in it
     return 0;
   }
   release_inherited(plan, &rt, &pf);
@@ -495,9 +593,17 @@ int launch(const LaunchPlan& plan) {
   so.reap = plan.reap || getpid() == 1;
   so.cleanup = plan.reap;
   so.grace_ms = plan.grace_ms;
+  rusage usage{};
+  so.usage = &usage;
   int status = supervise(so);
+  timespec ended{};
+  clock_gettime(CLOCK_MONOTONIC, &ended);
+  const double elapsed = static_cast<double>(ended.tv_sec - started.tv_sec) +
+                         static_cast<double>(ended.tv_nsec - started.tv_nsec) / 1e9;
+  const cgroup::Usage cg = rt.cgroup.finish();
+  if (log::enabled(log::Level::kInfo)) log::info(report_line(pid, status, elapsed, usage, cg));
   if (plan.status_fd >= 0) {
-    write_all_quietly(plan.status_fd, end_line(status));
+    write_all_quietly(plan.status_fd, end_line(status, elapsed, usage, cg));
     close(plan.status_fd);
   }
   if (!plan.pidfile.empty()) {

@@ -99,6 +99,81 @@ bool check_supervisor(const Options& o, LaunchPlan* plan, PlanError* err) {
   return true;
 }
 
+// "0-3,6" → a CPU set; false if malformed.
+bool parse_cpus(const std::string& spec, cpu_set_t* set) {
+  CPU_ZERO(set);
+  size_t start = 0;
+  if (spec.empty()) return false;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    if (comma == std::string::npos) comma = spec.size();
+    std::string item = spec.substr(start, comma - start);
+    start = comma + 1;
+    size_t dash = item.find('-');
+    uint64_t lo = 0, hi = 0;
+    size_t used = 0;
+    std::string a = item.substr(0, dash), b = dash == std::string::npos ? a : item.substr(dash + 1);
+    if (a.empty() || b.empty() || parse_u64_prefix(a, &lo, &used) != NumError::kOk ||
+        used != a.size() || parse_u64_prefix(b, &hi, &used) != NumError::kOk || used != b.size() ||
+        lo > hi || hi >= CPU_SETSIZE)
+      return false;
+    for (uint64_t c = lo; c <= hi; ++c) CPU_SET(static_cast<size_t>(c), set);
+  }
+  return true;
+}
+
+// A decimal integer in [lo, hi], optionally negative.
+bool parse_int_in(const std::string& s, int lo, int hi, int* out) {
+  bool neg = !s.empty() && s[0] == '-';
+  std::string digits = neg ? s.substr(1) : s;
+  uint64_t v = 0;
+  size_t used = 0;
+  if (digits.empty() || parse_u64_prefix(digits, &v, &used) != NumError::kOk ||
+      used != digits.size() || v > 1000000)
+    return false;
+  long r = neg ? -static_cast<long>(v) : static_cast<long>(v);
+  if (r < lo || r > hi) return false;
+  *out = static_cast<int>(r);
+  return true;
+}
+
+bool check_placement(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanError* err) {
+  std::string msg;
+  if ((o.has_cgroup || !o.cgroup_set.empty()) &&
+      !cgroup::check(o, sys.mountinfo(), &plan->cgroup, &msg))
+    return fail(err, msg);
+  if (o.has_cpus) {
+    if (!parse_cpus(o.cpus, &plan->cpus))
+      return fail(err, "--cpus " + o.cpus + ": not a CPU list (such as 0-3,6)");
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    sched_getaffinity(0, sizeof allowed, &allowed);
+    for (size_t c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &plan->cpus) && !CPU_ISSET(c, &allowed))
+        return fail(err, "--cpus " + o.cpus + ": CPU " + std::to_string(c) +
+                             " is not among the CPUs boxjail may use (" +
+                             std::to_string(CPU_COUNT(&allowed)) + " of them; see taskset -p)");
+    plan->set_cpus = true;
+    plan->cpus_spec = o.cpus;
+  }
+  if (o.has_nice) {
+    if (!parse_int_in(o.nice, -20, 19, &plan->nice))
+      return fail(err, "--nice " + o.nice + ": not a nice value (-20 to 19)");
+    plan->set_nice = true;
+  }
+  if (o.has_oom_score_adj) {
+    if (!parse_int_in(o.oom_score_adj, -1000, 1000, &plan->oom_score_adj))
+      return fail(err, "--oom-score-adj " + o.oom_score_adj + ": not from -1000 to 1000");
+    int now = sys.oom_score_adj();
+    if (plan->oom_score_adj < now && !sys.has_cap_sys_resource())
+      return fail(err, "--oom-score-adj " + o.oom_score_adj + ": lowering it below the current " +
+                           std::to_string(now) +
+                           " needs CAP_SYS_RESOURCE, which boxjail does not have");
+    plan->set_oom_score_adj = true;
+  }
+  return true;
+}
+
 bool check_rlimits(const Options& o, SystemFacts& sys, LaunchPlan* plan,
                    PlanError* err) {
   std::string msg;
@@ -379,6 +454,7 @@ bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
   }
 #endif
   return check_modes(opts, sys, plan, err) && check_supervisor(opts, plan, err) &&
+         check_placement(opts, sys, plan, err) &&
          check_rlimits(opts, sys, plan, err) &&
          check_fds(opts, sys, plan, err) &&
          check_program(opts, path_env, plan, err) && check_restrictions(opts, sys, plan, err);
@@ -439,6 +515,16 @@ std::string plan_to_json(const LaunchPlan& plan) {
   j += ",\"signal_group\":";
   j += plan.signal_group ? "true" : "false";
   j += ",\"grace_ms\":" + std::to_string(plan.grace_ms) + '}';
+  j += ",\"cgroup\":" + (plan.cgroup.active ? cgroup::to_json(plan.cgroup) : "null");
+  j += ",\"scheduling\":{\"cpus\":";
+  if (plan.set_cpus) {
+    json_string(&j, plan.cpus_spec);
+  } else {
+    j += "null";
+  }
+  j += ",\"nice\":" + (plan.set_nice ? std::to_string(plan.nice) : std::string("null"));
+  j += ",\"oom_score_adj\":" +
+       (plan.set_oom_score_adj ? std::to_string(plan.oom_score_adj) : std::string("null")) + '}';
   j += ",\"landlock\":" + (plan.landlock.requested ? landlock::to_json(plan.landlock) : "null");
   j += ",\"seccomp\":" + (plan.seccomp.active ? seccomp::to_json(plan.seccomp) : "null");
   j += ",\"identity\":" + (plan.identity.active ? identity_json(plan.identity) : "null");

@@ -57,14 +57,6 @@ int drop_read_only(dl_phdr_info* info, size_t, void*) {
   return 0;
 }
 
-std::string describe_end(pid_t child, int status) {
-  if (WIFEXITED(status))
-    return "pid " + std::to_string(child) + " exited with status " +
-           std::to_string(WEXITSTATUS(status));
-  return "pid " + std::to_string(child) + " was killed by signal " +
-         std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-}
-
 }  // namespace
 
 void release_startup_memory() {
@@ -198,13 +190,14 @@ int supervise(const SuperviseOptions& o) {
     }
     for (;;) {
       int status = 0;
-      pid_t r = waitpid(o.reap ? -1 : child, &status, WNOHANG | WUNTRACED | WCONTINUED);
+      rusage ru{};
+      pid_t r = wait4(o.reap ? -1 : child, &status, WNOHANG | WUNTRACED | WCONTINUED, &ru);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) break;
       if (r != child) continue;  // an adopted child, reaped
       if (WIFEXITED(status) || WIFSIGNALED(status)) {
         if (o.ctty_fd >= 0 && tcgetpgrp(o.ctty_fd) == child) tcsetpgrp(o.ctty_fd, getpgrp());
-        if (log::enabled(log::Level::kInfo)) log::info(describe_end(child, status));
+        if (o.usage) *o.usage = ru;
         if (o.cleanup || o.signal_group) end_the_rest(o);
         return status;
       }

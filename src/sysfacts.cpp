@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <string>
 
 #include "boxjail/numparse.h"
 #include "boxjail/unique_fd.h"
@@ -85,6 +87,24 @@ int RealSystemFacts::landlock_abi() {
 }
 
 bool RealSystemFacts::has_cap_sys_admin() { return effective_cap(CAP_SYS_ADMIN); }
+
+namespace {
+std::string read_all(const char* path) {
+  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  std::string s;
+  char buf[4096];
+  ssize_t n;
+  while (fd.valid() && (n = read(fd.get(), buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
+  return s;
+}
+}  // namespace
+
+std::string RealSystemFacts::mountinfo() { return read_all("/proc/self/mountinfo"); }
+
+int RealSystemFacts::oom_score_adj() {
+  std::string s = read_all("/proc/self/oom_score_adj");
+  return s.empty() ? 0 : std::atoi(s.c_str());
+}
 
 bool RealSystemFacts::fd_is_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
 pid_t RealSystemFacts::pid() { return getpid(); }

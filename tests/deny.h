@@ -84,10 +84,11 @@ inline bool read_only(const char* dir, const char** why) {
          mount(nullptr, dir, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) == 0;
 }
 
-/// A seccomp filter: close_range() fails with ENOSYS, and/or setrlimit() and
-/// prlimit64() with a new limit fail with EPERM.
-inline bool syscalls(bool close_range, bool setrlimit) {
-  if (!close_range && !setrlimit) return true;
+/// A seccomp filter: close_range() and/or clone3() fail with ENOSYS (as on
+/// kernels before 5.9 and 5.3), and/or setrlimit() and prlimit64() with a
+/// new limit fail with EPERM.
+inline bool syscalls(bool close_range, bool setrlimit, bool clone3 = false) {
+  if (!close_range && !setrlimit && !clone3) return true;
   std::vector<sock_filter> f;
   auto ld = [&](uint32_t off) { f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off)); };
   auto ret = [&](uint32_t v) { f.push_back(BPF_STMT(BPF_RET | BPF_K, v)); };
@@ -97,6 +98,10 @@ inline bool syscalls(bool close_range, bool setrlimit) {
   ld(offsetof(seccomp_data, nr));
   if (close_range) {
     f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_close_range, 0, 1));
+    ret(SECCOMP_RET_ERRNO | ENOSYS);
+  }
+  if (clone3) {
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
     ret(SECCOMP_RET_ERRNO | ENOSYS);
   }
   if (setrlimit) {

@@ -24,6 +24,11 @@
 //   --mem-parent (open /proc/PARENT/mem for writing), --so-mark (SO_MARK on
 //   a socket: needs CAP_NET_ADMIN), --setuid-root (setresuid(0, 0, 0)).
 // --catch-sigsys counts SIGSYS instead of dying of it ("sigsys").
+//   --fork-until-fail (fork sleeping children until fork fails: "forked"
+//   and the errno), --alloc MIB (allocate and touch), --burn MS (spin on
+//   the CPU for MS milliseconds of its own CPU time).
+// "cgroup" is /proc/self/cgroup as read first thing; "affinity" the CPUs it
+// may run on, "nice" and "oom_score_adj" its own.
 // "nnp" is prctl(PR_GET_NO_NEW_PRIVS); "status_nnp" the NoNewPrivs line of
 // /proc/self/status ("" when it cannot be read); "ids" its Uid, Gid,
 // Groups and Cap* lines.
@@ -32,6 +37,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -43,6 +49,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -106,6 +113,8 @@ std::string status_field(const char* key) {
   fclose(f);
   return v;
 }
+
+int g_forked = 0;  // children made by --fork-until-fail
 
 // One attempted access; returns 0 or the errno it failed with.
 int attempt(const std::string& op, const char* a, const char* b) {
@@ -208,6 +217,36 @@ int attempt(const std::string& op, const char* a, const char* b) {
     return 0;
   }
   if (op == "--setuid-root") return setresuid(0, 0, 0) == 0 ? 0 : errno;
+  if (op == "--fork-until-fail") {
+    for (int i = 0; i < 10000; ++i) {
+      pid_t c = fork();
+      if (c < 0) return errno;
+      if (c == 0) {
+        pause();
+        _exit(0);
+      }
+      ++g_forked;
+    }
+    return 0;
+  }
+  if (op == "--alloc") {
+    size_t bytes = static_cast<size_t>(atol(a)) << 20;
+    volatile char* p = static_cast<volatile char*>(malloc(bytes));  // touched, not optimised away
+    if (!p) return ENOMEM;
+    for (size_t i = 0; i < bytes; i += 4096) p[i] = 1;
+    return 0;
+  }
+  if (op == "--burn") {
+    timespec start{}, now{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
+    volatile unsigned long x = 0;
+    do {
+      for (int i = 0; i < 100000; ++i) x = x + static_cast<unsigned long>(i);
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 <
+             atol(a));
+    return 0;
+  }
   if (op == "--so-mark") {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) return errno;
@@ -228,7 +267,20 @@ std::string lim(rlim_t v) {
 
 }  // namespace
 
+std::string read_file(const char* path) {
+  FILE* f = fopen(path, "re");
+  if (!f) return "";
+  std::string s;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+  fclose(f);
+  return s;
+}
+
 int main(int argc, char** argv) {
+  // Before anything else: which cgroups this process started in.
+  const std::string cgroup = read_file("/proc/self/cgroup");
   const char* out = nullptr;
   const char* note = nullptr;
   const char* check_fds = nullptr;   // "0,1,2": the exact set expected
@@ -250,7 +302,8 @@ int main(int argc, char** argv) {
       continue;
     }
     if (a == "--uname" || a == "--int80-getppid" || a == "--ptrace-parent" ||
-        a == "--mem-parent" || a == "--so-mark" || a == "--setuid-root") {
+        a == "--mem-parent" || a == "--so-mark" || a == "--setuid-root" ||
+        a == "--fork-until-fail") {
       attempts.push_back({a, "", nullptr});
       continue;
     }
@@ -260,7 +313,7 @@ int main(int argc, char** argv) {
     }
     if ((a == "--read" || a == "--write" || a == "--truncate" || a == "--list" ||
          a == "--exec" || a == "--bind" || a == "--connect" || a == "--unix-connect" ||
-         a == "--signal") &&
+         a == "--signal" || a == "--alloc" || a == "--burn") &&
         i + 1 < argc) {
       attempts.push_back({a, argv[++i], nullptr});
       continue;
@@ -368,6 +421,19 @@ int main(int argc, char** argv) {
   }
   char cwd[4096];
   j += "},\"cwd\":\"" + esc(getcwd(cwd, sizeof cwd) ? cwd : "") + "\"";
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  sched_getaffinity(0, sizeof cpus, &cpus);
+  std::string affinity;
+  for (size_t c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &cpus)) affinity += (affinity.empty() ? "" : ",") + std::to_string(c);
+  errno = 0;
+  int nice_value = getpriority(PRIO_PROCESS, 0);
+  std::string oom = read_file("/proc/self/oom_score_adj");
+  while (!oom.empty() && oom.back() == '\n') oom.pop_back();
+  j += ",\"cgroup\":\"" + esc(cgroup) + "\",\"affinity\":[" + affinity +
+       "],\"nice\":" + std::to_string(nice_value) + ",\"oom_score_adj\":\"" + oom +
+       "\",\"forked\":" + std::to_string(g_forked);
   j += ",\"sigsys\":" + std::to_string(g_sigsys) + ",\"access\":[" + access + "]}\n";
 
   if (out) {

@@ -18,6 +18,12 @@
 //                   copied. Nothing may touch the shared table before this
 //                   step (a dup2 would change the parent's descriptors), so
 //                   it comes first.
+//   0a. kCgroup     --cgroup: write "0" to each cgroup.procs the parent
+//                   opened: the v1 hierarchies, and v2 too when the child
+//                   could not be started straight into it with
+//                   clone3(CLONE_INTO_CGROUP) (a kernel before 5.7, or
+//                   --no-fork). PROGRAM is then in its cgroups before any of
+//                   its instructions run.
 //   1. kSession     default mode: setpgid(0, 0), then tcsetpgrp() when
 //                   boxjail is in the foreground of a terminal;
 //                   --detach: setsid(); --no-fork: nothing.
@@ -29,6 +35,9 @@
 //   4. kFdMoves     the --fd parallel assignment (fdmap.h).
 //   5. kCloseFds    close every descriptor >= 3 not kept (unless --keep-fds).
 //   6. kRlimits     setrlimit() for each --rlimit, in command-line order.
+//   6-. kSched      --cpus (sched_setaffinity), --nice (setpriority),
+//                   --oom-score-adj (/proc/self/oom_score_adj): before the
+//                   identity change and the restrictions.
 //   6a. kIdentity   --cap-drop from the bounding set, setgroups, setresgid,
 //                   setresuid (the way back to root must be shut), then the
 //                   capability sets (identity.h); after everything that
@@ -51,6 +60,7 @@
 //                   interpreter and libraries need read+execute rules.
 #pragma once
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -67,12 +77,14 @@ namespace boxjail {
 
 enum class Step : int32_t {
   kUnshareFds = 1,
+  kCgroup,
   kSession,
   kParentDeath,
   kNofileEarly,
   kFdMoves,
   kCloseFds,
   kRlimits,
+  kSched,
   kIdentity,
   kChdir,
   kNoNewPrivs,
@@ -113,6 +125,18 @@ struct ChildSpec {
   /// kUnshareFds: the first descriptor the private table leaves out, or -1
   /// (no CLONE_FILES start).
   int unshare_from = -1;
+
+  /// kCgroup: cgroup.procs descriptors to write "0" to; the step runs
+  /// when `cgroup` is set, even if the list ends up empty (clone3 did it).
+  bool cgroup = false;
+  const int* cgroup_procs = nullptr;
+  size_t n_cgroup_procs = 0;
+
+  /// kSched.
+  const cpu_set_t* cpus = nullptr;
+  bool set_nice = false;
+  int nice = 0;
+  const char* oom_score_adj = nullptr;  // the decimal text to write, or none
 
   SessionKind session = SessionKind::kNone;
   int tty_fd = -1;  // hand this terminal to the new process group
@@ -189,6 +213,14 @@ StepFailure run_steps(const ChildSpec& spec, const ChildStep* steps,
 /// parent reads.) Sanitizer builds use plain fork(). Returns the pid, or -1
 /// with errno set.
 pid_t start_child(const ChildSpec& spec, const ChildStep* steps, size_t n, int status_fd);
+
+/// As start_child(), but with clone3(CLONE_INTO_CGROUP) into the cgroup v2
+/// directory `cgroup_fd`, so that the child is in it from its first
+/// instruction. Returns -1 with errno ENOSYS or EINVAL (and E2BIG) where the
+/// kernel lacks clone3 or CLONE_INTO_CGROUP: the caller then starts the
+/// child with start_child() and lets its kCgroup step join.
+pid_t start_child_in_cgroup(const ChildSpec& spec, const ChildStep* steps, size_t n,
+                            int status_fd, int cgroup_fd);
 
 /// The exit code boxjail uses for a failure: 127 for exec ENOENT, 126 for
 /// other exec errors, 125 for every other step.

@@ -66,6 +66,16 @@ struct Options {
   bool signal_group = false;
   std::string chdir;                 // DIR
   bool has_chdir = false;
+  // Placement (cgroup.h) and scheduling.
+  std::string cgroup;                // --cgroup PATH
+  bool has_cgroup = false;
+  std::vector<std::string> cgroup_set;  // FILE=VALUE
+  std::string cpus;                  // --cpus LIST
+  bool has_cpus = false;
+  std::string nice;                  // --nice N
+  bool has_nice = false;
+  std::string oom_score_adj;         // --oom-score-adj N
+  bool has_oom_score_adj = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
 };
 

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "boxjail/cli.h"
+#include <sched.h>
+
+#include "boxjail/cgroup.h"
 #include "boxjail/fdmap.h"
 #include "boxjail/identity.h"
 #include "boxjail/landlock.h"
@@ -73,6 +76,16 @@ struct LaunchPlan {
   bool signal_group = false;
   int grace_ms = 2000;
   std::string chdir;  // --chdir, or ""
+
+  cgroup::CgroupPlan cgroup;
+  /// Scheduling, applied in the child before identity and the restrictions.
+  bool set_cpus = false;
+  cpu_set_t cpus{};
+  std::string cpus_spec;
+  bool set_nice = false;
+  int nice = 0;
+  bool set_oom_score_adj = false;
+  int oom_score_adj = 0;
 
   landlock::LandlockPlan landlock;
   seccomp::SeccompPlan seccomp;

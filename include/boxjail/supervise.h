@@ -2,6 +2,7 @@
 // pass the exit status on.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 namespace boxjail {
@@ -13,6 +14,7 @@ struct SuperviseOptions {
   bool reap = false;      // reap adopted children (subreaper or PID 1)
   bool cleanup = false;   // --reap: end what PROGRAM left behind
   int grace_ms = 2000;    // between SIGTERM and SIGKILL at that end
+  rusage* usage = nullptr;  // PROGRAM's, from wait4(), when it ends
 };
 
 /// Forwards every signal boxjail receives (except SIGCHLD) to PROGRAM (or

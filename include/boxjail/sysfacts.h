@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <string>
 
 namespace boxjail {
 
@@ -25,6 +26,10 @@ class SystemFacts {
   /// Whether this process has CAP_SYS_ADMIN in its user namespace (the
   /// check Landlock and seccomp make instead of requiring no_new_privs).
   virtual bool has_cap_sys_admin() = 0;
+  /// The text of /proc/self/mountinfo ("" if unreadable).
+  virtual std::string mountinfo() = 0;
+  /// /proc/self/oom_score_adj (0 if unreadable).
+  virtual int oom_score_adj() = 0;
   /// getpid() and getppid().
   virtual pid_t pid() = 0;
   virtual pid_t parent_pid() = 0;
@@ -39,6 +44,8 @@ class RealSystemFacts final : public SystemFacts {
   bool fd_is_open(int fd) override;
   int landlock_abi() override;
   bool has_cap_sys_admin() override;
+  std::string mountinfo() override;
+  int oom_score_adj() override;
   pid_t pid() override;
   pid_t parent_pid() override;
 

@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <cerrno>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -109,6 +111,9 @@ TEST(Load, LongLivedSupervisorKeepsItsDescriptorCount) {
   ASSERT_EQ(p.read_line(), "ready\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const int before = count_fds(p.pid());
+  if (before < 0 && errno == EACCES)
+    GTEST_SKIP() << "the supervisor is non-dumpable: reading its /proc/PID/fd needs "
+                    "CAP_SYS_PTRACE";
   ASSERT_GT(before, 0);
   for (int i = 0; i < 300; ++i) {
     kill(p.pid(), i % 3 == 0 ? SIGUSR1 : i % 3 == 1 ? SIGHUP : SIGWINCH);

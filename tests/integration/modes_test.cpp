@@ -1,5 +1,7 @@
 // The three process modes, observed from inside the target.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <signal.h>
 #include <unistd.h>
 
@@ -144,9 +146,13 @@ TEST(Logging, VerboseSaysWhatHappenedAndDefaultIsSilent) {
   Result r = boxjail({"-v", kProbe, "--exit", "4"});
   ASSERT_EQ(r.code(), 4);
   auto pid = parse_probe(r.out)["pid"].get<int>();
-  EXPECT_EQ(r.err, "boxjail: started '" + kProbe + "' as pid " + std::to_string(pid) +
-                       " (supervise)\nboxjail: pid " + std::to_string(pid) +
-                       " exited with status 4\n");
+  const std::string started =
+      "boxjail: started '" + kProbe + "' as pid " + std::to_string(pid) + " (supervise)\n";
+  const std::string ended = "boxjail: PROGRAM (pid " + std::to_string(pid) +
+                            ") exited with status 4 after ";
+  EXPECT_EQ(r.err.substr(0, started.size() + ended.size()), started + ended) << r.err;
+  EXPECT_NE(r.err.find("s sys; max RSS "), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
   r = boxjail({"-vv", "--no-fork", kProbe});
   EXPECT_NE(r.err.find("boxjail: plan: {\"program\":\"" + kProbe + "\""), std::string::npos)
       << r.err;

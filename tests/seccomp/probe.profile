@@ -8,5 +8,5 @@ allow write, writev, lseek, fstat, newfstatat, statx, readlink, readlinkat
 allow getdents64, fcntl, ioctl, prlimit64, getrlimit, getrandom, prctl
 allow getpid, getppid, getpgrp, getsid, gettid, getuid, geteuid, getgid, getegid
 allow rt_sigaction, rt_sigprocmask, rt_sigreturn, sigaltstack, futex
-allow clock_gettime, getcwd, exit, exit_group
+allow clock_gettime, getcwd, sched_getaffinity, getpriority, exit, exit_group
 default kill-process   # the default for an allowlist, written out

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <set>
+#include <string>
 
 #include "boxjail/sysfacts.h"
 
@@ -22,12 +23,16 @@ class FakeSystem final : public SystemFacts {
   bool fd_is_open(int fd) override { return open_fds.count(fd) != 0; }
   int landlock_abi() override { return abi; }
   bool has_cap_sys_admin() override { return cap_sys_admin; }
+  std::string mountinfo() override { return mountinfo_text; }
+  int oom_score_adj() override { return oom; }
   pid_t pid() override { return 4242; }
   pid_t parent_pid() override { return 4000; }
 
   std::map<int, rlimit> limits;
   bool cap = false;
   int abi = 7;
+  std::string mountinfo_text;
+  int oom = 0;
   bool cap_sys_admin = false;
   uint64_t nr_open_value = 1048576;
   std::set<int> open_fds{0, 1, 2};

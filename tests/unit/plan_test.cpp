@@ -170,7 +170,8 @@ TEST(Plan, DryRunJson) {
             "\"fds\":[{\"target\":3,\"source\":4}],\"close_fds\":true,\"pidfile\":null,"
             "\"status_fd\":null,\"die_with_parent\":null,\"listen_fds\":null,"
             "\"chdir\":null,\"supervisor\":{\"reap\":false,\"signal_group\":false,"
-            "\"grace_ms\":2000},\"landlock\":null,\"seccomp\":null,\"identity\":null,"
+            "\"grace_ms\":2000},\"cgroup\":null,\"scheduling\":{\"cpus\":null,\"nice\":null,"
+            "\"oom_score_adj\":null},\"landlock\":null,\"seccomp\":null,\"identity\":null,"
             "\"no_new_privs\":{\"set\":false,\"why\":\"not asked for\"}}\n");
 
   LaunchPlan more;

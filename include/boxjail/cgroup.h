@@ -1,0 +1,112 @@
+// Placement: --cgroup PATH and --cgroup-set FILE=VALUE.
+//   - check(): the hierarchies from /proc/self/mountinfo (nothing is assumed
+//     about /sys/fs/cgroup), the cgroup directory in each hierarchy used,
+//     the controller each setting needs and where it is available, the
+//     values: all before anything is created.
+//   - CgroupRuntime::prepare(): in the parent, before the child starts:
+//     creates the missing directories (recording which), enables the
+//     needed controllers in the v2 parents' cgroup.subtree_control, writes
+//     the settings, opens the v2 directory (for clone3's
+//     CLONE_INTO_CGROUP) and each cgroup.procs (for the child's fallback
+//     join step). A failure removes what was created.
+//   - finish(): default mode, after PROGRAM: kills what is left in the
+//     cgroups boxjail created (cgroup.kill on v2; signals over cgroup.procs
+//     until empty on v1), reads the peaks for the report, and removes the
+//     created directories, deepest first. Directories that already
+//     existed are never removed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "boxjail/unique_fd.h"
+
+namespace boxjail {
+
+struct Options;
+
+namespace cgroup {
+
+struct Hierarchy {
+  std::string mount;  // where it is mounted
+  bool v2 = false;
+  std::vector<std::string> controllers;  // v1: from the mount options; v2: cgroup.controllers
+};
+
+/// The cgroup hierarchies listed in `mountinfo` (the text of
+/// /proc/self/mountinfo), v2 first.
+std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo);
+
+struct Setting {
+  std::string spec;   // FILE=VALUE as given
+  std::string file;
+  std::string value;  // as written (suffixes expanded)
+  size_t place = 0;   // index into CgroupPlan::places
+};
+
+/// The cgroup in one hierarchy.
+struct Place {
+  Hierarchy hierarchy;
+  std::string dir;                   // absolute
+  std::vector<std::string> enable;   // v2: controllers to enable on the way down
+};
+
+struct CgroupPlan {
+  bool active = false;
+  std::string spec;  // --cgroup as given
+  std::vector<Place> places;
+  std::vector<Setting> settings;
+};
+
+/// Checks --cgroup and --cgroup-set into `*plan`; `mountinfo` is the text of
+/// /proc/self/mountinfo.
+bool check(const Options& o, const std::string& mountinfo, CgroupPlan* plan, std::string* err);
+
+/// The cgroup part of --dry-run.
+std::string to_json(const CgroupPlan& plan);
+
+/// What finish() read before removing the cgroups.
+struct Usage {
+  int64_t peak_memory = -1;  // bytes, or -1 when no hierarchy reports it
+  int64_t peak_pids = -1;
+  int64_t cpu_usec = -1;
+};
+
+class CgroupRuntime {
+ public:
+  CgroupRuntime() = default;
+  CgroupRuntime(const CgroupRuntime&) = delete;
+  CgroupRuntime& operator=(const CgroupRuntime&) = delete;
+  /// Removes what prepare() created, unless keep() was called.
+  ~CgroupRuntime();
+
+  bool prepare(const CgroupPlan& plan, std::string* err);
+  /// The v2 directory, for CLONE_INTO_CGROUP; -1 if none.
+  int v2_dir() const { return v2_dir_.get(); }
+  /// The cgroup.procs descriptors the child's join step writes "0" to: the
+  /// v1 ones, plus the v2 one when `with_v2`.
+  std::vector<int> procs_fds(bool with_v2) const;
+  /// Every descriptor the runtime holds (to keep off --fd targets).
+  std::vector<UniqueFd*> fds();
+  /// Leave everything in place (--detach, --no-fork after exec).
+  void keep() { created_.clear(); }
+  /// Default mode, after PROGRAM: end what is left, read the peaks, remove
+  /// the created directories.
+  Usage finish();
+  /// --no-fork, after a failed step: move back to where we were, then remove.
+  void leave_and_remove();
+
+ private:
+  void remove_created();
+  const CgroupPlan* plan_ = nullptr;
+  std::vector<std::string> created_;  // outermost first
+  std::vector<std::string> origins_;  // each place's cgroup before the join
+  UniqueFd v2_dir_, v2_procs_;
+  std::vector<UniqueFd> v1_procs_;
+};
+
+}  // namespace cgroup
+}  // namespace boxjail

@@ -1,0 +1,411 @@
+#include "boxjail/cgroup.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <sstream>
+
+#include "boxjail/cli.h"
+#include "boxjail/plan.h"
+
+namespace boxjail::cgroup {
+namespace {
+
+const char* const kV1Controllers[] = {"cpu",     "cpuacct", "cpuset",   "memory", "devices",
+                                      "freezer", "net_cls", "blkio",    "perf_event",
+                                      "net_prio", "hugetlb", "pids",    "rdma",   "misc"};
+
+std::string read_text(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  std::string s;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd.get(), buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
+  return s;
+}
+
+std::vector<std::string> words(const std::string& s, char sep) {
+  std::vector<std::string> v;
+  std::string w;
+  std::istringstream in(s);
+  while (std::getline(in, w, sep)) {
+    while (!w.empty() && (w.back() == '\n' || w.back() == ' ')) w.pop_back();
+    if (!w.empty()) v.push_back(w);
+  }
+  return v;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+bool write_text(const std::string& path, const std::string& text, int* err) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid() || write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    *err = errno;
+    return false;
+  }
+  return true;
+}
+
+// Files that hold a byte count: K to E suffixes (powers of 1024) are
+// expanded, "max" is passed on (as -1 for a v1 limit_in_bytes file).
+bool is_bytes_file(const std::string& f) {
+  return f == "memory.max" || f == "memory.high" || f == "memory.low" || f == "memory.min" ||
+         f == "memory.swap.max" || f == "memory.limit_in_bytes" ||
+         f == "memory.soft_limit_in_bytes" || f == "memory.memsw.limit_in_bytes";
+}
+
+bool parse_bytes(const std::string& s, uint64_t* out) {
+  size_t i = 0;
+  uint64_t v = 0;
+  if (s.empty() || s[0] < '0' || s[0] > '9') return false;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+  }
+  std::string suffix = s.substr(i);
+  static const char kUnits[] = "KMGTPE";
+  int shift = 0;
+  if (!suffix.empty()) {
+    const char* u = strchr(kUnits, suffix[0] >= 'a' ? suffix[0] - 32 : suffix[0]);
+    if (!u || !*u) return false;
+    shift = 10 * static_cast<int>(u - kUnits + 1);
+    std::string rest = suffix.substr(1);
+    if (!rest.empty() && rest != "B" && rest != "iB") return false;
+  }
+  if (shift && v > (UINT64_MAX >> shift)) return false;
+  *out = v << shift;
+  return true;
+}
+
+}  // namespace
+
+std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo) {
+  std::vector<Hierarchy> v2, v1;
+  std::istringstream in(mountinfo);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::vector<std::string> pre = words(line.substr(0, dash), ' ');
+    std::vector<std::string> post = words(line.substr(dash + 3), ' ');
+    if (pre.size() < 5 || post.size() < 3) continue;
+    Hierarchy h;
+    h.mount = pre[4];
+    if (post[0] == "cgroup2") {
+      h.v2 = true;
+      h.controllers = words(read_text(h.mount + "/cgroup.controllers"), ' ');
+      v2.push_back(h);
+    } else if (post[0] == "cgroup") {
+      for (const auto& opt : words(post[2], ','))
+        for (const char* c : kV1Controllers)
+          if (opt == c) h.controllers.push_back(opt);
+      if (!h.controllers.empty()) v1.push_back(h);
+    }
+  }
+  v2.insert(v2.end(), v1.begin(), v1.end());
+  return v2;
+}
+
+bool check(const Options& o, const std::string& mountinfo, CgroupPlan* plan, std::string* err) {
+  if (!o.has_cgroup) {
+    if (!o.cgroup_set.empty())
+      return *err = "--cgroup-set needs --cgroup (the cgroup to set it in)", false;
+    return true;
+  }
+  const std::string& spec = o.cgroup;
+  plan->spec = spec;
+  const std::vector<Hierarchy> all = parse_mountinfo(mountinfo);
+  if (spec.empty()) return *err = "--cgroup: empty path", false;
+  for (const auto& part : words(spec, '/'))
+    if (part == ".." || part == ".")
+      return *err = "--cgroup " + spec + ": '" + part + "' is not allowed in a cgroup path", false;
+
+  // The settings' controllers: the prefix of each file's name.
+  struct Want {
+    std::string spec, file, value, controller;
+  };
+  std::vector<Want> wants;
+  for (const auto& s : o.cgroup_set) {
+    size_t eq = s.find('=');
+    std::string file = s.substr(0, eq);
+    if (eq == std::string::npos || file.empty() || eq + 1 >= s.size() ||
+        file.find('/') != std::string::npos || file.find('.') == std::string::npos)
+      return *err = "--cgroup-set " + s + ": expected FILE=VALUE, such as pids.max=64", false;
+    std::string value = s.substr(eq + 1);
+    if (is_bytes_file(file) && value != "max") {
+      uint64_t bytes = 0;
+      if (!parse_bytes(value, &bytes))
+        return *err = "--cgroup-set " + s + ": '" + value +
+                      "' is not a byte count (a number with an optional K, M, G, T, P or E "
+                      "suffix, or max)",
+               false;
+      value = std::to_string(bytes);
+    }
+    wants.push_back({s, file, value, file.substr(0, file.find('.'))});
+  }
+
+  auto available = [](const Hierarchy& h, const std::string& c) {
+    return has(h.controllers, c) || (h.v2 && c == "cgroup");
+  };
+  if (spec[0] == '/') {
+    // Absolute: one hierarchy, the one it is inside.
+    const Hierarchy* in = nullptr;
+    for (const auto& h : all)
+      if (spec.size() > h.mount.size() && spec.compare(0, h.mount.size(), h.mount) == 0 &&
+          spec[h.mount.size()] == '/')
+        in = &h;
+    if (!in)
+      return *err = "--cgroup " + spec + ": not inside a mounted cgroup hierarchy (see "
+                                          "/proc/self/mountinfo)",
+             false;
+    plan->places.push_back({*in, spec, {}});
+  } else {
+    const Hierarchy* v2 = nullptr;
+    for (const auto& h : all)
+      if (h.v2) v2 = &h;
+    if (v2) plan->places.push_back({*v2, v2->mount + "/" + spec, {}});
+    for (const auto& w : wants) {
+      if (v2 && available(*v2, w.controller)) continue;
+      bool placed = false;
+      for (const auto& p : plan->places) placed |= available(p.hierarchy, w.controller);
+      if (placed) continue;
+      for (const auto& h : all) {
+        if (h.v2 || !has(h.controllers, w.controller)) continue;
+        plan->places.push_back({h, h.mount + "/" + spec, {}});
+        placed = true;
+        break;
+      }
+    }
+    if (plan->places.empty())
+      return *err = "--cgroup " + spec + ": no cgroup v2 hierarchy is mounted; on a v1 host, name "
+                                         "a controller with --cgroup-set",
+             false;
+  }
+  for (const auto& w : wants) {
+    size_t at = plan->places.size();
+    for (size_t i = 0; i < plan->places.size(); ++i)
+      if (available(plan->places[i].hierarchy, w.controller)) {
+        at = i;
+        break;
+      }
+    if (at == plan->places.size())
+      return *err = "--cgroup-set " + w.spec + ": the " + w.controller +
+                    " controller is not available to " + spec +
+                    " (not in the cgroup v2 hierarchy's cgroup.controllers, not mounted as a v1 "
+                    "hierarchy); delegate it to this cgroup's parent, or mount it",
+             false;
+    Place& p = plan->places[at];
+    std::string value = w.value;
+    if (!p.hierarchy.v2 && w.value == "max" && w.file.find("limit_in_bytes") != std::string::npos)
+      value = "-1";
+    if (p.hierarchy.v2 && w.controller != "cgroup" && !has(p.enable, w.controller))
+      p.enable.push_back(w.controller);
+    plan->settings.push_back({w.spec, w.file, value, at});
+  }
+  plan->active = true;
+  return true;
+}
+
+std::string to_json(const CgroupPlan& plan) {
+  std::string j = "{\"path\":";
+  json_escape(&j, plan.spec);
+  j += ",\"hierarchies\":[";
+  for (size_t i = 0; i < plan.places.size(); ++i) {
+    const Place& p = plan.places[i];
+    if (i) j += ',';
+    j += "{\"version\":" + std::string(p.hierarchy.v2 ? "2" : "1") + ",\"mount\":";
+    json_escape(&j, p.hierarchy.mount);
+    j += ",\"dir\":";
+    json_escape(&j, p.dir);
+    struct stat st {};
+    j += ",\"exists\":";
+    j += stat(p.dir.c_str(), &st) == 0 ? "true" : "false";
+    j += ",\"enable\":[";
+    for (size_t k = 0; k < p.enable.size(); ++k) {
+      if (k) j += ',';
+      json_escape(&j, p.enable[k]);
+    }
+    j += "],\"join\":";
+    j += p.hierarchy.v2 ? "\"clone3 CLONE_INTO_CGROUP, else cgroup.procs\"" : "\"cgroup.procs\"";
+    j += '}';
+  }
+  j += "],\"settings\":[";
+  for (size_t i = 0; i < plan.settings.size(); ++i) {
+    const Setting& s = plan.settings[i];
+    if (i) j += ',';
+    j += "{\"file\":";
+    json_escape(&j, plan.places[s.place].dir + "/" + s.file);
+    j += ",\"value\":";
+    json_escape(&j, s.value);
+    j += '}';
+  }
+  j += "]}";
+  return j;
+}
+
+CgroupRuntime::~CgroupRuntime() { remove_created(); }
+
+bool CgroupRuntime::prepare(const CgroupPlan& plan, std::string* err) {
+  plan_ = &plan;
+  // Where we are now in each hierarchy, to come back to (--no-fork).
+  const std::string self = read_text("/proc/self/cgroup");
+  for (const Place& p : plan.places) {
+    std::string origin = p.hierarchy.mount;
+    for (const auto& line : words(self, '\n')) {
+      size_t a = line.find(':'), b = line.find(':', a + 1);
+      if (a == std::string::npos || b == std::string::npos) continue;
+      std::string ctrls = line.substr(a + 1, b - a - 1);
+      bool match = p.hierarchy.v2 ? ctrls.empty() : false;
+      for (const auto& c : words(ctrls, ',')) match |= has(p.hierarchy.controllers, c);
+      if (match) origin = p.hierarchy.mount + (line.substr(b + 1) == "/" ? "" : line.substr(b + 1));
+    }
+    origins_.push_back(origin);
+  }
+  for (const Place& p : plan.places) {
+    // Create what is missing, from the hierarchy's root down.
+    std::string path = p.hierarchy.mount;
+    std::vector<std::string> levels;
+    for (const auto& part : words(p.dir.substr(p.hierarchy.mount.size()), '/')) {
+      path += "/" + part;
+      levels.push_back(path);
+      if (mkdir(path.c_str(), 0755) == 0) {
+        created_.push_back(path);
+      } else if (errno != EEXIST) {
+        *err = "--cgroup " + plan.spec + ": creating " + path + ": " + std::strerror(errno);
+        return false;
+      }
+    }
+    // v2: enable the controllers the settings need, on the way down, only
+    // where they are missing (a partly delegated host works).
+    std::string parent = p.hierarchy.mount;
+    for (size_t i = 0; i + 1 <= levels.size(); ++i) {
+      const std::vector<std::string> on = words(read_text(parent + "/cgroup.subtree_control"), ' ');
+      for (const auto& c : p.enable) {
+        if (has(on, c)) continue;
+        int e = 0;
+        if (!write_text(parent + "/cgroup.subtree_control", "+" + c, &e)) {
+          *err = "--cgroup " + plan.spec + ": enabling the " + c + " controller in " + parent +
+                 "/cgroup.subtree_control: " + std::strerror(e);
+          return false;
+        }
+      }
+      parent = levels[i];
+    }
+  }
+  for (const Setting& s : plan.settings) {
+    const std::string file = plan.places[s.place].dir + "/" + s.file;
+    int e = 0;
+    if (!write_text(file, s.value, &e)) {
+      *err = "--cgroup-set " + s.spec + ": " +
+             (e == ENOENT ? "there is no " + file
+                          : "the kernel refused " + s.value + " for " + file + ": " +
+                                std::strerror(e));
+      return false;
+    }
+  }
+  for (const Place& p : plan.places) {
+    UniqueFd procs(open((p.dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!procs.valid()) {
+      *err = "--cgroup " + plan.spec + ": " + p.dir + "/cgroup.procs: " + std::strerror(errno);
+      return false;
+    }
+    if (p.hierarchy.v2) {
+      v2_dir_.reset(open(p.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      v2_procs_ = std::move(procs);
+    } else {
+      v1_procs_.push_back(std::move(procs));
+    }
+  }
+  return true;
+}
+
+std::vector<int> CgroupRuntime::procs_fds(bool with_v2) const {
+  std::vector<int> v;
+  for (const auto& fd : v1_procs_) v.push_back(fd.get());
+  if (with_v2 && v2_procs_.valid()) v.push_back(v2_procs_.get());
+  return v;
+}
+
+std::vector<UniqueFd*> CgroupRuntime::fds() {
+  std::vector<UniqueFd*> v = {&v2_dir_, &v2_procs_};
+  for (auto& fd : v1_procs_) v.push_back(&fd);
+  return v;
+}
+
+Usage CgroupRuntime::finish() {
+  Usage u;
+  if (!plan_) return u;
+  auto number = [](const std::string& path) -> int64_t {
+    std::string t = read_text(path);
+    return t.empty() || t[0] < '0' || t[0] > '9' ? -1 : std::stoll(t);
+  };
+  for (const Place& p : plan_->places) {
+    if (p.hierarchy.v2) {
+      u.peak_memory = std::max(u.peak_memory, number(p.dir + "/memory.peak"));
+      std::string stat = read_text(p.dir + "/cpu.stat");
+      size_t at = stat.find("usage_usec ");
+      if (at != std::string::npos) u.cpu_usec = std::stoll(stat.substr(at + 11));
+    } else {
+      if (has(p.hierarchy.controllers, "memory"))
+        u.peak_memory = std::max(u.peak_memory, number(p.dir + "/memory.max_usage_in_bytes"));
+      if (has(p.hierarchy.controllers, "cpuacct")) {
+        int64_t ns = number(p.dir + "/cpuacct.usage");
+        if (ns >= 0) u.cpu_usec = ns / 1000;
+      }
+    }
+    u.peak_pids = std::max(u.peak_pids, number(p.dir + "/pids.peak"));
+  }
+  // End what PROGRAM left in cgroups we created: cgroup.kill on v2, else
+  // SIGKILL to every member until none is left.
+  for (const Place& p : plan_->places) {
+    if (!has(created_, p.dir)) continue;
+    int e = 0;
+    if (p.hierarchy.v2) write_text(p.dir + "/cgroup.kill", "1", &e);
+    for (int round = 0; round < 200; ++round) {
+      std::vector<std::string> pids = words(read_text(p.dir + "/cgroup.procs"), '\n');
+      if (pids.empty()) break;
+      for (const auto& pid : pids) kill(static_cast<pid_t>(std::stol(pid)), SIGKILL);
+      timespec ts{0, 10 * 1000000};
+      nanosleep(&ts, nullptr);
+    }
+  }
+  v2_dir_.reset();
+  v2_procs_.reset();
+  v1_procs_.clear();
+  remove_created();
+  return u;
+}
+
+void CgroupRuntime::leave_and_remove() {
+  if (!plan_) return;
+  for (size_t i = 0; i < plan_->places.size() && i < origins_.size(); ++i) {
+    int e = 0;
+    write_text(origins_[i] + "/cgroup.procs", "0", &e);
+  }
+  v2_dir_.reset();
+  v2_procs_.reset();
+  v1_procs_.clear();
+  remove_created();
+}
+
+void CgroupRuntime::remove_created() {
+  // Deepest first; an emptied cgroup can take a moment to be removable.
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+    for (int i = 0; i < 100 && rmdir(it->c_str()) != 0 && errno == EBUSY; ++i) {
+      timespec ts{0, 10 * 1000000};
+      nanosleep(&ts, nullptr);
+    }
+  }
+  created_.clear();
+}
+
+}  // namespace boxjail::cgroup

@@ -1,0 +1,287 @@
+// --cgroup, --cgroup-set, scheduling and the resource report, end to end on
+// this host's hierarchies: what the probe saw in /proc/self/cgroup and
+// what the cgroup filesystem shows before and after.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "guest.h"
+#include "harness.h"
+
+namespace {
+
+using namespace harness;
+using json = nlohmann::json;
+
+// The mount point of the cgroup v2 hierarchy, and of the v1 hierarchy with
+// `controller`, from /proc/self/mountinfo ("" if none).
+std::string mount_of(const std::string& controller) {
+  std::istringstream in(slurp("/proc/self/mountinfo"));
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream pre(line.substr(0, dash)), post(line.substr(dash + 3));
+    std::string f[5], type, src, opts;
+    for (auto& x : f) pre >> x;
+    post >> type >> src >> opts;
+    if (controller.empty() && type == "cgroup2") return f[4];
+    if (!controller.empty() && type == "cgroup" && ("," + opts + ",").find("," + controller + ",") != std::string::npos)
+      return f[4];
+  }
+  return "";
+}
+
+bool exists(const std::string& p) { return access(p.c_str(), F_OK) == 0; }
+
+class Cgroup : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    v2_ = mount_of("");
+    pids_ = mount_of("pids");
+    memory_ = mount_of("memory");
+    if (v2_.empty() && pids_.empty()) GTEST_SKIP() << "no cgroup hierarchy is mounted here";
+    const std::string probe = (v2_.empty() ? pids_ : v2_) + "/boxjail-write-check";
+    if (mkdir(probe.c_str(), 0755) != 0)
+      GTEST_SKIP() << "needs write access to the cgroup hierarchy (" << strerror(errno)
+                   << "; root, or a delegated subtree)";
+    rmdir(probe.c_str());
+    name_ = "boxjail-test-" + std::to_string(getpid()) + "/" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+  // Any hierarchy's copy of the test's cgroup, removed if left over.
+  void TearDown() override {
+    for (const auto& m : {v2_, pids_, memory_}) {
+      if (m.empty()) continue;
+      rmdir((m + "/" + name_).c_str());
+      rmdir((m + "/" + name_.substr(0, name_.find('/'))).c_str());
+    }
+  }
+  // The probe's cgroup line for `hierarchy` ("0::" for v2, "N:pids:").
+  static std::string line_of(const json& j, const std::string& key) {
+    std::istringstream in(j["cgroup"].get<std::string>());
+    std::string l;
+    while (std::getline(in, l))
+      if (key.empty() ? l.rfind("0::", 0) == 0 : l.find(":" + key + ":") != std::string::npos)
+        return l.substr(l.rfind(':') + 1);
+    return "";
+  }
+  std::string v2_, pids_, memory_, name_;
+};
+
+TEST_F(Cgroup, ProgramIsInItsCgroupFromTheStartInEveryModeAndItIsRemovedAfter) {
+  for (const auto& mode : all_modes()) {
+    std::vector<std::string> args = mode;
+    args.insert(args.end(), {"--cgroup", name_, "--cgroup-set", "pids.max=50", "--", kProbe});
+    if (mode.size() && mode[0] == "--detach") args.push_back("--wait");
+    Proc p({.argv = [&] {
+      std::vector<std::string> a = {kBoxjail};
+      a.insert(a.end(), args.begin(), args.end());
+      return a;
+    }()});
+    json j = parse_probe(p.read_line());
+    if (!v2_.empty()) {
+      EXPECT_EQ(line_of(j, ""), "/" + name_) << mode_label(mode);
+    }
+    if (!pids_.empty()) {
+      EXPECT_EQ(line_of(j, "pids"), "/" + name_) << mode_label(mode);
+    }
+    if (mode.size() && mode[0] == "--detach") {
+      // Left in place, with PROGRAM in it.
+      EXPECT_TRUE(exists(pids_ + "/" + name_));
+      kill(j["pid"].get<pid_t>(), SIGKILL);
+      EXPECT_TRUE(wait_gone(j["pid"].get<pid_t>()));
+    }
+    Result r = p.wait();
+    EXPECT_EQ(r.code(), mode.size() && mode[0] == "--detach" ? 0 : 0) << r.err;
+    if (mode.empty()) {
+      // The default mode removes what it created, parents included.
+      EXPECT_FALSE(exists(pids_ + "/" + name_)) << mode_label(mode);
+      if (!v2_.empty()) {
+        EXPECT_FALSE(exists(v2_ + "/" + name_.substr(0, name_.find('/'))));
+      }
+    }
+    TearDown();
+  }
+}
+
+TEST_F(Cgroup, Clone3IsUsedAndTheFallbackJoinsToo) {
+  if (v2_.empty()) GTEST_SKIP() << "no cgroup v2 hierarchy here";
+  if (access("/usr/bin/strace", X_OK) != 0) GTEST_SKIP() << "needs strace";
+  TempDir d;
+  Result r = run({.argv = {"/usr/bin/strace", "-f", "-qq", "-e", "trace=clone,clone3", "-o",
+                           d.path + "/t", kBoxjail, "--cgroup", name_, "--", kProbe}});
+  ASSERT_EQ(r.code(), 0) << r.err;
+  EXPECT_NE(slurp(d.path + "/t").find("CLONE_INTO_CGROUP"), std::string::npos) << slurp(d.path + "/t");
+  EXPECT_EQ(line_of(parse_probe(r.out), ""), "/" + name_);
+  // clone3 denied (a kernel before 5.3): the child's first step joins.
+  r = run({.argv = {kSysdeny, "--no-clone3", "--", kBoxjail, "--cgroup", name_, "--", kProbe}});
+  ASSERT_EQ(r.code(), 0) << r.err;
+  EXPECT_EQ(line_of(parse_probe(r.out), ""), "/" + name_);
+  EXPECT_FALSE(exists(v2_ + "/" + name_));
+}
+
+TEST_F(Cgroup, PidsMaxStopsAForkLoop) {
+  Result r = boxjail({"--cgroup", name_, "--cgroup-set", "pids.max=5", "--", kProbe,
+                      "--fork-until-fail"});
+  ASSERT_EQ(r.code(), 0) << r.err;
+  json j = parse_probe(r.out);
+  EXPECT_EQ(j["access"][0]["errno"], EAGAIN);
+  EXPECT_EQ(j["forked"], 4);  // the probe and four children: five
+}
+
+TEST_F(Cgroup, MemoryLimitEndsProgramAndTheReportShowsThePeak) {
+  if (memory_.empty() && v2_.empty()) GTEST_SKIP() << "no memory controller";
+  int st[2];
+  ASSERT_EQ(pipe2(st, O_CLOEXEC), 0);
+  const std::string limit = memory_.empty() ? "memory.max=32M" : "memory.limit_in_bytes=32M";
+  Spawn s{.argv = {kBoxjail, "-v", "--status-fd", "3", "--cgroup", name_, "--cgroup-set", limit,
+                   "--", kProbe, "--alloc", "512"}};
+  s.fds = {{3, st[1]}};
+  Proc p(s);
+  close(st[1]);
+  std::string status;
+  char buf[1024];
+  ssize_t n;
+  while ((n = read(st[0], buf, sizeof buf)) > 0) status.append(buf, static_cast<size_t>(n));
+  close(st[0]);
+  Result r = p.wait();
+  EXPECT_EQ(r.signal(), SIGKILL) << r.status << r.err;  // the OOM killer's
+  json end = json::parse(status.substr(status.find('\n') + 1));
+  EXPECT_EQ(end["signal"], SIGKILL) << status;
+  EXPECT_GT(end["cgroup-peak-memory-bytes"].get<int64_t>(), 16ll << 20) << status;
+  EXPECT_LE(end["cgroup-peak-memory-bytes"].get<int64_t>(), 33ll << 20) << status;
+  EXPECT_NE(r.err.find("was killed by signal 9"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("; peak memory "), std::string::npos) << r.err;
+}
+
+TEST_F(Cgroup, LeftoversAreKilledAndAPreexistingCgroupIsKept) {
+  TempDir d;
+  const std::string pidfile = d.path + "/bg";
+  Result r = boxjail({"--cgroup", name_, "--cgroup-set", "pids.max=20", "--", "/bin/sh", "-c",
+                      "sleep 300 & echo $! > " + pidfile + "; exit 0"});
+  ASSERT_EQ(r.code(), 0) << r.err;
+  const pid_t bg = std::stoi(slurp(pidfile));
+  EXPECT_TRUE(wait_gone(bg));  // killed with the cgroup
+  EXPECT_FALSE(exists(pids_ + "/" + name_));
+  // A cgroup that already existed stays, and so does what it holds.
+  const std::string parent = pids_ + "/" + name_.substr(0, name_.find('/'));
+  ASSERT_EQ(mkdir(parent.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((pids_ + "/" + name_).c_str(), 0755), 0);
+  r = boxjail({"--cgroup", name_, "--cgroup-set", "pids.max=20", "--", kProbe});
+  ASSERT_EQ(r.code(), 0) << r.err;
+  EXPECT_TRUE(exists(pids_ + "/" + name_));
+  EXPECT_EQ(slurp(pids_ + "/" + name_ + "/pids.max"), "20\n");
+}
+
+TEST_F(Cgroup, RefusalsLeaveNothingBehind) {
+  for (const auto& [set, msg] : std::vector<std::pair<std::string, std::string>>{
+           {"pids.max=many", "--cgroup-set pids.max=many: the kernel refused many for "},
+           {"pids.nosuchfile=1", "--cgroup-set pids.nosuchfile=1: there is no "},
+           {"rdma.max=1", "--cgroup-set rdma.max=1: the rdma controller is not available to "},
+           {"memory.limit_in_bytes=12Q", "--cgroup-set memory.limit_in_bytes=12Q: '12Q' is not a "
+                                         "byte count"},
+       }) {
+    Result r = boxjail({"--cgroup", name_, "--cgroup-set", set, "--", kProbe});
+    EXPECT_EQ(r.code(), 125) << set;
+    EXPECT_NE(r.err.find("boxjail: " + msg), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+    for (const auto& m : {v2_, pids_, memory_})
+      if (!m.empty()) {
+        EXPECT_FALSE(exists(m + "/" + name_.substr(0, name_.find('/')))) << set << m;
+      }
+  }
+}
+
+TEST_F(Cgroup, FailingStepsLeaveNoCgroup) {
+  Result fi = run({.argv = {kBoxjail, "--dry-run", "true"}, .env = {"BOXJAIL_FAIL_STEP=nonsense"}});
+  if (fi.code() != 125) GTEST_SKIP() << "boxjail built without BOXJAIL_FAULT_INJECTION";
+  for (const auto& mode : all_modes()) {
+    for (const char* step : {"cgroup", "session", "close descriptors", "rlimits", "exec"}) {
+      if (std::string(step) == "session" && mode.size() && mode[0] == "--no-fork") continue;
+      Spawn s{.argv = {kBoxjail}, .env = {std::string("BOXJAIL_FAIL_STEP=") + step}};
+      s.argv.insert(s.argv.end(), mode.begin(), mode.end());
+      s.argv.insert(s.argv.end(), {"--rlimit", "core=0", "--cgroup", name_, "--cgroup-set",
+                                   "pids.max=9", "--", kProbe});
+      Result r = run(s);
+      EXPECT_NE(r.code(), 0) << step;
+      for (const auto& m : {v2_, pids_})
+        if (!m.empty()) {
+          EXPECT_FALSE(exists(m + "/" + name_.substr(0, name_.find('/'))))
+              << step << " in " << mode_label(mode) << ": " << r.err;
+        }
+    }
+  }
+}
+
+TEST(Scheduling, CpusNiceAndOomScoreAdjAreWhatTheProbeSees) {
+  Result r = boxjail({"--cpus", "0", "--nice", "7", "--oom-score-adj", "300", "--", kProbe});
+  ASSERT_EQ(r.code(), 0) << r.err;
+  json j = parse_probe(r.out);
+  EXPECT_EQ(j["affinity"], (json{0}));
+  EXPECT_EQ(j["nice"], 7);
+  EXPECT_EQ(j["oom_score_adj"], "300");
+  r = boxjail({"--cpus", "4096", "--", kProbe});
+  EXPECT_EQ(r.code(), 125);
+  EXPECT_EQ(r.err, "boxjail: --cpus 4096: not a CPU list (such as 0-3,6)\n");
+  r = boxjail({"--cpus", "0-1023", "--", kProbe});
+  EXPECT_EQ(r.code(), 125);
+  EXPECT_NE(r.err.find("is not among the CPUs boxjail may use"), std::string::npos) << r.err;
+  r = boxjail({"--nice", "20", "--", kProbe});
+  EXPECT_EQ(r.err, "boxjail: --nice 20: not a nice value (-20 to 19)\n");
+  if (!have_cap_sys_resource()) {
+    r = boxjail({"--oom-score-adj", "-500", "--", kProbe});
+    EXPECT_EQ(r.code(), 125);
+    EXPECT_NE(r.err.find("needs CAP_SYS_RESOURCE, which boxjail does not have"), std::string::npos)
+        << r.err;
+  }
+}
+
+TEST(Report, StatusLineCarriesPlausibleUsage) {
+  int st[2];
+  ASSERT_EQ(pipe2(st, O_CLOEXEC), 0);
+  Spawn s{.argv = {kBoxjail, "--status-fd", "3", "--", kProbe, "--burn", "300"}};
+  s.fds = {{3, st[1]}};
+  Proc p(s);
+  close(st[1]);
+  std::string status;
+  char buf[1024];
+  ssize_t n;
+  while ((n = read(st[0], buf, sizeof buf)) > 0) status.append(buf, static_cast<size_t>(n));
+  close(st[0]);
+  Result r = p.wait();
+  ASSERT_EQ(r.code(), 0) << r.err;
+  json end = json::parse(status.substr(status.find('\n') + 1));
+  const double user = end["user-cpu-s"], sys = end["sys-cpu-s"], elapsed = end["elapsed-s"];
+  EXPECT_GE(user + sys, 0.29) << status;
+  EXPECT_LE(user + sys, elapsed + 0.05) << status;
+  EXPECT_GT(end["max-rss-kib"].get<long>(), 100) << status;
+  EXPECT_FALSE(end.contains("cgroup-peak-memory-bytes"));
+}
+
+TEST_F(Cgroup, QemuBootsInACgroupWithLimitsAndTheReportShowsItsPeak) {
+  if (std::string why = guest::unavailable(); !why.empty()) GTEST_SKIP() << why;
+  if (memory_.empty()) GTEST_SKIP() << "needs the memory controller (v1 here)";
+  Spawn s{.argv = {kBoxjail, "-v", "--cgroup", name_, "--cgroup-set", "pids.max=64",
+                   "--cgroup-set", "memory.limit_in_bytes=1G", "--"},
+          .timeout_ms = guest::kBootTimeoutMs};
+  for (auto& a : guest::argv()) s.argv.push_back(a);
+  Result r = run(s);
+  EXPECT_EQ(r.code(), 0) << r.err;
+  EXPECT_NE(r.out.find(guest::kMarker), std::string::npos);
+  for (const auto& m : {v2_, pids_, memory_})
+    if (!m.empty()) {
+      EXPECT_FALSE(exists(m + "/" + name_));
+    }
+  size_t at = r.err.find("; peak memory ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_GT(std::stol(r.err.substr(at + 14)), 16) << r.err;  // MiB: qemu and its 128 MiB guest
+}
+
+}  // namespace
