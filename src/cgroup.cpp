@@ -101,8 +101,7 @@ std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo) {
     Hierarchy h;
     h.mount = pre[4];
     if (post[0] == "cgroup2") {
-      h.v2 = true;
-      h.controllers = words(read_text(h.mount + "/cgroup.controllers"), ' ');
+      h.v2 = true;  // its controllers are read when a setting needs them
       v2.push_back(h);
     } else if (post[0] == "cgroup") {
       for (const auto& opt : words(post[2], ','))
@@ -123,7 +122,10 @@ bool check(const Options& o, const std::string& mountinfo, CgroupPlan* plan, std
   }
   const std::string& spec = o.cgroup;
   plan->spec = spec;
-  const std::vector<Hierarchy> all = parse_mountinfo(mountinfo);
+  std::vector<Hierarchy> all = parse_mountinfo(mountinfo);
+  if (!o.cgroup_set.empty())
+    for (auto& h : all)
+      if (h.v2) h.controllers = words(read_text(h.mount + "/cgroup.controllers"), ' ');
   if (spec.empty()) return *err = "--cgroup: empty path", false;
   for (const auto& part : words(spec, '/'))
     if (part == ".." || part == ".")
@@ -254,11 +256,12 @@ std::string to_json(const CgroupPlan& plan) {
 
 CgroupRuntime::~CgroupRuntime() { remove_created(); }
 
-bool CgroupRuntime::prepare(const CgroupPlan& plan, std::string* err) {
+bool CgroupRuntime::prepare(const CgroupPlan& plan, bool will_leave, std::string* err) {
   plan_ = &plan;
-  // Where we are now in each hierarchy, to come back to (--no-fork).
-  const std::string self = read_text("/proc/self/cgroup");
+  // Where we are now in each hierarchy, to come back to (--no-fork only).
+  const std::string self = will_leave ? read_text("/proc/self/cgroup") : "";
   for (const Place& p : plan.places) {
+    if (!will_leave) break;
     std::string origin = p.hierarchy.mount;
     for (const auto& line : words(self, '\n')) {
       size_t a = line.find(':'), b = line.find(':', a + 1);
@@ -341,7 +344,7 @@ std::vector<UniqueFd*> CgroupRuntime::fds() {
   return v;
 }
 
-Usage CgroupRuntime::finish() {
+Usage CgroupRuntime::finish(bool want_usage) {
   Usage u;
   if (!plan_) return u;
   auto number = [](const std::string& path) -> int64_t {
@@ -349,6 +352,7 @@ Usage CgroupRuntime::finish() {
     return t.empty() || t[0] < '0' || t[0] > '9' ? -1 : std::stoll(t);
   };
   for (const Place& p : plan_->places) {
+    if (!want_usage) break;
     if (p.hierarchy.v2) {
       u.peak_memory = std::max(u.peak_memory, number(p.dir + "/memory.peak"));
       std::string stat = read_text(p.dir + "/cpu.stat");

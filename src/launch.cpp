@@ -195,7 +195,7 @@ bool prepare_landlock(const LaunchPlan& plan, Runtime* rt) {
 bool prepare_cgroup(const LaunchPlan& plan, Runtime* rt) {
   if (!plan.cgroup.active) return true;
   std::string err;
-  if (!rt->cgroup.prepare(plan.cgroup, &err)) {
+  if (!rt->cgroup.prepare(plan.cgroup, plan.mode == Mode::kNoFork, &err)) {
     log::error(err);
     return false;
   }
@@ -600,7 +600,8 @@ int launch(const LaunchPlan& plan) {
   clock_gettime(CLOCK_MONOTONIC, &ended);
   const double elapsed = static_cast<double>(ended.tv_sec - started.tv_sec) +
                          static_cast<double>(ended.tv_nsec - started.tv_nsec) / 1e9;
-  const cgroup::Usage cg = rt.cgroup.finish();
+  const cgroup::Usage cg =
+      rt.cgroup.finish(plan.status_fd >= 0 || log::enabled(log::Level::kInfo));
   if (log::enabled(log::Level::kInfo)) log::info(report_line(pid, status, elapsed, usage, cg));
   if (plan.status_fd >= 0) {
     write_all_quietly(plan.status_fd, end_line(status, elapsed, usage, cg));

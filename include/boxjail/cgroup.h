@@ -83,7 +83,8 @@ class CgroupRuntime {
   /// Removes what prepare() created, unless keep() was called.
   ~CgroupRuntime();
 
-  bool prepare(const CgroupPlan& plan, std::string* err);
+  /// `will_leave`: --no-fork, which may need leave_and_remove().
+  bool prepare(const CgroupPlan& plan, bool will_leave, std::string* err);
   /// The v2 directory, for CLONE_INTO_CGROUP; -1 if none.
   int v2_dir() const { return v2_dir_.get(); }
   /// The cgroup.procs descriptors the child's join step writes "0" to: the
@@ -93,9 +94,10 @@ class CgroupRuntime {
   std::vector<UniqueFd*> fds();
   /// Leave everything in place (--detach, --no-fork after exec).
   void keep() { created_.clear(); }
-  /// Default mode, after PROGRAM: end what is left, read the peaks, remove
-  /// the created directories.
-  Usage finish();
+  /// Default mode, after PROGRAM: end what is left, read the peaks (when
+  /// `want_usage`: someone will see the report), remove the created
+  /// directories.
+  Usage finish(bool want_usage);
   /// --no-fork, after a failed step: move back to where we were, then remove.
   void leave_and_remove();
 
