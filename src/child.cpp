@@ -277,6 +277,26 @@ int child_entry(void* p) {
 #endif
 
 #ifndef BOXJAIL_ASAN
+// The stack the child runs on, in our memory, freed once the child has
+// exec'd or exited (CLONE_VFORK suspends us until then). The deepest step
+// (closing via /proc) uses a 4 KiB buffer; 256 KiB is ample and costs only
+// the pages actually touched. errno survives the unmap.
+struct ChildStack {
+  static constexpr size_t kSize = 256 * 1024;
+  void* base = mmap(nullptr, kSize, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  ChildStack() = default;
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  ~ChildStack() {
+    int saved = errno;
+    if (base != MAP_FAILED) munmap(base, kSize);
+    errno = saved;
+  }
+  bool ok() const { return base != MAP_FAILED; }
+  char* top() const { return static_cast<char*>(base) + kSize; }
+};
+
 // clone3() with a new stack in our own memory (CLONE_VM) returns in the
 // child on that stack, so it needs what glibc's clone() has: a few
 // instructions that call fn(arg) there and exit with its value. Returns
@@ -321,20 +341,17 @@ pid_t start_child_in_cgroup(const ChildSpec& spec, const ChildStep* steps, size_
   errno = ENOSYS;  // sanitized builds start with fork(): the child's step joins
   return -1;
 #else
-  constexpr size_t kStack = 256 * 1024;
-  void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -1;
+  ChildStack stack;
+  if (!stack.ok()) return -1;
   ChildArgs args{&spec, steps, n, status_fd};
   clone_args ca{};
   ca.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP |
              (spec.unshare_from >= 0 ? CLONE_FILES : 0);
   ca.exit_signal = SIGCHLD;
-  ca.stack = reinterpret_cast<uint64_t>(stack);
-  ca.stack_size = kStack;
+  ca.stack = reinterpret_cast<uint64_t>(stack.base);
+  ca.stack_size = ChildStack::kSize;
   ca.cgroup = static_cast<__u64>(static_cast<unsigned>(cgroup_fd));
   long r = boxjail_clone3(&ca, sizeof ca, child_entry, &args);
-  munmap(stack, kStack);
   if (r < 0) {
     errno = static_cast<int>(-r);
     return -1;
@@ -349,20 +366,11 @@ pid_t start_child(const ChildSpec& spec, const ChildStep* steps, size_t n, int s
   if (pid == 0) child_main(spec, steps, n, status_fd);
   return pid;
 #else
-  // The deepest step (closing via /proc) uses a 4 KiB buffer; 256 KiB is
-  // ample and costs only the pages actually touched.
-  constexpr size_t kStack = 256 * 1024;
-  void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -1;
+  ChildStack stack;
+  if (!stack.ok()) return -1;
   ChildArgs args{&spec, steps, n, status_fd};
   const int share = spec.unshare_from >= 0 ? CLONE_FILES : 0;
-  pid_t pid = clone(child_entry, static_cast<char*>(stack) + kStack,
-                    CLONE_VM | CLONE_VFORK | share | SIGCHLD, &args);
-  int saved = errno;
-  munmap(stack, kStack);
-  errno = saved;
-  return pid;
+  return clone(child_entry, stack.top(), CLONE_VM | CLONE_VFORK | share | SIGCHLD, &args);
 #endif
 }
 

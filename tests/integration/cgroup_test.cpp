@@ -146,10 +146,7 @@ TEST_F(Cgroup, MemoryLimitEndsProgramAndTheReportShowsThePeak) {
   s.fds = {{3, st[1]}};
   Proc p(s);
   close(st[1]);
-  std::string status;
-  char buf[1024];
-  ssize_t n;
-  while ((n = read(st[0], buf, sizeof buf)) > 0) status.append(buf, static_cast<size_t>(n));
+  const std::string status = read_to_eof(st[0]);
   close(st[0]);
   Result r = p.wait();
   EXPECT_EQ(r.signal(), SIGKILL) << r.status << r.err;  // the OOM killer's
@@ -250,10 +247,7 @@ TEST(Report, StatusLineCarriesPlausibleUsage) {
   s.fds = {{3, st[1]}};
   Proc p(s);
   close(st[1]);
-  std::string status;
-  char buf[1024];
-  ssize_t n;
-  while ((n = read(st[0], buf, sizeof buf)) > 0) status.append(buf, static_cast<size_t>(n));
+  const std::string status = read_to_eof(st[0]);
   close(st[0]);
   Result r = p.wait();
   ASSERT_EQ(r.code(), 0) << r.err;

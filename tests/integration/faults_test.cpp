@@ -73,10 +73,7 @@ TEST(Faults, EveryStepFailingInEveryModeStartsNothingAndLeavesNothing) {
       s.env = {"BOXJAIL_FAIL_STEP=" + sc.step + ":5"};
       Proc p(s);
       close(st[1]);
-      std::string status;
-      char buf[256];
-      ssize_t n;
-      while ((n = read(st[0], buf, sizeof buf)) > 0) status.append(buf, static_cast<size_t>(n));
+      const std::string status = read_to_eof(st[0]);
       close(st[0]);
       Result r = p.wait();
       const std::string where = sc.step + " in " + mode;

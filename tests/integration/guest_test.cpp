@@ -128,10 +128,7 @@ TEST_F(Guest, ConsoleOnARemappedDescriptor) {
   s.fds = {{5, console[1]}};
   Proc p(s);
   close(console[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(console[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  const std::string text = read_to_eof(console[0]);
   close(console[0]);
   Result r = p.wait();
   EXPECT_EQ(r.code(), 0) << r.err;

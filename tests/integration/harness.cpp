@@ -224,6 +224,21 @@ nlohmann::json parse_probe(const std::string& out) {
   }
 }
 
+std::string read_to_eof(int fd) {
+  std::string s;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) s.append(buf, static_cast<size_t>(n));
+  return s;
+}
+
+int attempt_errno(const nlohmann::json& probe, const std::string& op, const char* arg) {
+  for (const auto& a : probe.value("access", nlohmann::json::array()))
+    if (a["op"] == op && (!arg || a["arg"] == arg)) return a["errno"].get<int>();
+  return -1;
+}
+
 std::vector<int> fd_numbers(const nlohmann::json& probe) {
   std::vector<int> v;
   for (const auto& f : probe.value("fds", nlohmann::json::array())) v.push_back(f["fd"].get<int>());

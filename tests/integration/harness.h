@@ -74,6 +74,14 @@ Result run(const Spawn& s);
 Result boxjail(std::vector<std::string> args);
 nlohmann::json parse_probe(const std::string& out);
 
+/// Everything readable from `fd` until EOF (the read end of a pipe whose
+/// write ends are closed once the writer is done).
+std::string read_to_eof(int fd);
+
+/// The errno the probe reported for its attempt OP (with argument ARG, when
+/// given), or -1 if it made none.
+int attempt_errno(const nlohmann::json& probe, const std::string& op, const char* arg = nullptr);
+
 /// The set of descriptor numbers the probe reported.
 std::vector<int> fd_numbers(const nlohmann::json& probe);
 /// The probe's entry for descriptor `fd`, or null.

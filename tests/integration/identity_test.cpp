@@ -16,17 +16,8 @@ namespace {
 using namespace harness;
 using json = nlohmann::json;
 
-int err(const json& j, const std::string& op) {
-  for (const auto& a : j.value("access", json::array()))
-    if (a["op"] == op) return a["errno"].get<int>();
-  return -1;
-}
-
-Result box(std::vector<std::string> args) {
-  Spawn s{.argv = {kBoxjail}};
-  s.argv.insert(s.argv.end(), args.begin(), args.end());
-  return run(s);
-}
+int err(const json& j, const std::string& op) { return attempt_errno(j, op); }
+Result box(std::vector<std::string> args) { return boxjail(std::move(args)); }
 
 class Identity : public ::testing::Test {
  protected:

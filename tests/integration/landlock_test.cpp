@@ -73,9 +73,7 @@ class Landlock : public ::testing::Test {
 
   // The errno the probe reported for attempt OP ARG (-1 if absent).
   static int err(const json& j, const std::string& op, const std::string& arg) {
-    for (const auto& a : j.value("access", json::array()))
-      if (a["op"] == op && a["arg"] == arg) return a["errno"].get<int>();
-    return -1;
+    return attempt_errno(j, op, arg.c_str());
   }
 
   TempDir tmp_;

@@ -14,15 +14,6 @@ using namespace harness;
 namespace {
 
 // Everything a pipe's writers wrote until they all closed it.
-std::string read_to_eof(int fd) {
-  std::string s;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) s.append(buf, static_cast<size_t>(n));
-  return s;
-}
-
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> v;
   size_t pos = 0;

@@ -18,17 +18,8 @@ using json = nlohmann::json;
 
 const std::string kProfile = std::string(TESTS_SOURCE_DIR) + "/seccomp/probe.profile";
 
-int err(const json& j, const std::string& op) {
-  for (const auto& a : j.value("access", json::array()))
-    if (a["op"] == op) return a["errno"].get<int>();
-  return -1;
-}
-
-Result box(std::vector<std::string> args) {
-  Spawn s{.argv = {kBoxjail}};
-  s.argv.insert(s.argv.end(), args.begin(), args.end());
-  return run(s);
-}
+int err(const json& j, const std::string& op) { return attempt_errno(j, op); }
+Result box(std::vector<std::string> args) { return boxjail(std::move(args)); }
 
 std::vector<std::string> with_mode(const std::vector<std::string>& mode,
                                    std::vector<std::string> flags, std::vector<std::string> probe) {
