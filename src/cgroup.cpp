@@ -344,6 +344,12 @@ std::vector<UniqueFd*> CgroupRuntime::fds() {
   return v;
 }
 
+void CgroupRuntime::release_fds() {
+  v2_dir_.reset();
+  v2_procs_.reset();
+  v1_procs_.clear();
+}
+
 Usage CgroupRuntime::finish(bool want_usage) {
   Usage u;
   if (!plan_) return u;
@@ -382,9 +388,7 @@ Usage CgroupRuntime::finish(bool want_usage) {
       nanosleep(&ts, nullptr);
     }
   }
-  v2_dir_.reset();
-  v2_procs_.reset();
-  v1_procs_.clear();
+  release_fds();
   remove_created();
   return u;
 }
@@ -395,9 +399,7 @@ void CgroupRuntime::leave_and_remove() {
     int e = 0;
     write_text(origins_[i] + "/cgroup.procs", "0", &e);
   }
-  v2_dir_.reset();
-  v2_procs_.reset();
-  v1_procs_.clear();
+  release_fds();
   remove_created();
 }
 

@@ -448,6 +448,7 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
 // log, the terminal), the status descriptor and the PID file's.
 void release_inherited(const LaunchPlan& plan, Runtime* rt, PidFile* pf) {
   rt->landlock.reset();
+  rt->cgroup.release_fds();
   std::vector<int> keep = {0, 1, 2};
   if (plan.status_fd >= 0) keep.push_back(plan.status_fd);
   for (UniqueFd* fd : {pf->dir_fd(), pf->lock_fd(), pf->tmp_fd()})

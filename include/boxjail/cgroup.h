@@ -92,6 +92,8 @@ class CgroupRuntime {
   std::vector<int> procs_fds(bool with_v2) const;
   /// Every descriptor the runtime holds (to keep off --fd targets).
   std::vector<UniqueFd*> fds();
+  /// Closes the descriptors; the supervisor needs none once PROGRAM runs.
+  void release_fds();
   /// Leave everything in place (--detach, --no-fork after exec).
   void keep() { created_.clear(); }
   /// Default mode, after PROGRAM: end what is left, read the peaks (when
