@@ -46,11 +46,20 @@ int step_sched(const ChildSpec& s, int32_t* detail) noexcept {
   }
   if (s.oom_score_adj) {
     *detail = 2;
+    // The supervisor made our shared memory non-dumpable, which gives
+    // /proc/self to root: an ordinary user could not open its own
+    // oom_score_adj. Dumpable for this one write, then back, all before
+    // PROGRAM exists (the parent is suspended until exec).
+    const int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    if (dumpable == 0) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    size_t len = strlen(s.oom_score_adj);
-    int e = write(fd, s.oom_score_adj, len) == static_cast<ssize_t>(len) ? 0 : errno;
-    close(fd);
+    int e = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+      size_t len = strlen(s.oom_score_adj);
+      if (write(fd, s.oom_score_adj, len) != static_cast<ssize_t>(len)) e = errno;
+      close(fd);
+    }
+    if (dumpable == 0) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     return e;
   }
   return 0;

@@ -195,8 +195,10 @@ TEST(Seccomp, SupervisorIsOutOfTheConfinedProgramsReach) {
   Result control = run_as({"/bin/sh", "-c", "\"$@\"; :", "sh", kProbe, "--ptrace-parent"});
   ASSERT_EQ(control.code(), 0) << control.err;
   ASSERT_EQ(err(parse_probe(control.out), "ptrace-parent"), 0);
-  Result r = run_as({kBoxjail, "--seccomp-deny", "bind", "--", kProbe, "--ptrace-parent",
-                     "--mem-parent"});
+  // (--oom-score-adj: the child makes the shared memory dumpable for that
+  // write; the supervisor must be non-dumpable again by exec.)
+  Result r = run_as({kBoxjail, "--seccomp-deny", "bind", "--oom-score-adj", "100", "--", kProbe,
+                     "--ptrace-parent", "--mem-parent"});
   ASSERT_EQ(r.code(), 0) << r.err;
   json j = parse_probe(r.out);
   EXPECT_EQ(err(j, "ptrace-parent"), EPERM);
