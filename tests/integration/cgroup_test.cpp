@@ -116,11 +116,14 @@ TEST_F(Cgroup, Clone3IsUsedAndTheFallbackJoinsToo) {
   if (v2_.empty()) GTEST_SKIP() << "no cgroup v2 hierarchy here";
   if (access("/usr/bin/strace", X_OK) != 0) GTEST_SKIP() << "needs strace";
   TempDir d;
-  Result r = run({.argv = {"/usr/bin/strace", "-f", "-qq", "-e", "trace=clone,clone3", "-o",
-                           d.path + "/t", kBoxjail, "--cgroup", name_, "--", kProbe}});
+  Result r;
+#ifndef BOXJAIL_SANITIZED  // a sanitized boxjail starts its child with fork() (child.h)
+  r = run({.argv = {"/usr/bin/strace", "-f", "-qq", "-e", "trace=clone,clone3", "-o",
+                    d.path + "/t", kBoxjail, "--cgroup", name_, "--", kProbe}});
   ASSERT_EQ(r.code(), 0) << r.err;
   EXPECT_NE(slurp(d.path + "/t").find("CLONE_INTO_CGROUP"), std::string::npos) << slurp(d.path + "/t");
   EXPECT_EQ(line_of(parse_probe(r.out), ""), "/" + name_);
+#endif
   // clone3 denied (a kernel before 5.3): the child's first step joins.
   r = run({.argv = {kSysdeny, "--no-clone3", "--", kBoxjail, "--cgroup", name_, "--", kProbe}});
   ASSERT_EQ(r.code(), 0) << r.err;

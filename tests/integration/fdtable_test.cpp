@@ -82,7 +82,9 @@ TEST(FdTable, ChildSharesTheTableAndUnsharesOnlyWhatItNeeds) {
   }
   // --no-fork: one close_range over the gaps, nothing per descriptor.
   t = traced({kBoxjail, "--no-fork", "--fd", "5=2", "--", "/bin/true"});
-  EXPECT_LT(closes(t), 20u) << t;
+#ifndef BOXJAIL_SANITIZED
+  EXPECT_LT(closes(t), 20u) << t;  // (ASan's own start-up closes dozens)
+#endif
   EXPECT_EQ(t.find("clone"), std::string::npos) << t;
   EXPECT_NE(t.find("close_range(6, 4294967295, 0)"), std::string::npos) << t;
 }
