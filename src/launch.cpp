@@ -217,7 +217,7 @@ bool prepare_cgroup(const LaunchPlan& plan, Runtime* rt) {
 // Starts the child: straight into the cgroup v2 directory with clone3 where
 // the kernel can, else with clone and the child's join step writing v2's
 // cgroup.procs too.
-pid_t start(const LaunchPlan& plan, Runtime* rt, int status_fd) {
+pid_t start(Runtime* rt, int status_fd) {
   if (rt->cgroup.v2_dir() >= 0) {
     pid_t pid = start_child_in_cgroup(rt->spec, rt->steps, rt->n_steps, status_fd,
                                       rt->cgroup.v2_dir());
@@ -229,7 +229,6 @@ pid_t start(const LaunchPlan& plan, Runtime* rt, int status_fd) {
     rt->spec.cgroup_procs = rt->cgroup_procs.data();
     rt->spec.n_cgroup_procs = rt->cgroup_procs.size();
   }
-  (void)plan;
   return start_child(rt->spec, rt->steps, rt->n_steps, status_fd);
 }
 
@@ -529,7 +528,7 @@ int launch(const LaunchPlan& plan) {
 
   timespec started{};
   clock_gettime(CLOCK_MONOTONIC, &started);
-  pid_t pid = start(plan, &rt, wr.get());
+  pid_t pid = start(&rt, wr.get());
   if (pid < 0) {
     log::error(std::string("fork: ") + std::strerror(errno));
     return 125;

@@ -142,17 +142,11 @@ TEST_F(Cgroup, PidsMaxStopsAForkLoop) {
 
 TEST_F(Cgroup, MemoryLimitEndsProgramAndTheReportShowsThePeak) {
   if (memory_.empty() && v2_.empty()) GTEST_SKIP() << "no memory controller";
-  int st[2];
-  ASSERT_EQ(pipe2(st, O_CLOEXEC), 0);
   const std::string limit = memory_.empty() ? "memory.max=32M" : "memory.limit_in_bytes=32M";
-  Spawn s{.argv = {kBoxjail, "-v", "--status-fd", "3", "--cgroup", name_, "--cgroup-set", limit,
-                   "--", kProbe, "--alloc", "512"}};
-  s.fds = {{3, st[1]}};
-  Proc p(s);
-  close(st[1]);
-  const std::string status = read_to_eof(st[0]);
-  close(st[0]);
-  Result r = p.wait();
+  std::string status;
+  Result r = run_with_pipe({.argv = {kBoxjail, "-v", "--status-fd", "3", "--cgroup", name_,
+                                     "--cgroup-set", limit, "--", kProbe, "--alloc", "512"}},
+                           3, &status);
   EXPECT_EQ(r.signal(), SIGKILL) << r.status << r.err;  // the OOM killer's
   json end = json::parse(status.substr(status.find('\n') + 1));
   EXPECT_EQ(end["signal"], SIGKILL) << status;
@@ -288,15 +282,9 @@ TEST(Scheduling, CpusNiceAndOomScoreAdjAreWhatTheProbeSees) {
 }
 
 TEST(Report, StatusLineCarriesPlausibleUsage) {
-  int st[2];
-  ASSERT_EQ(pipe2(st, O_CLOEXEC), 0);
-  Spawn s{.argv = {kBoxjail, "--status-fd", "3", "--", kProbe, "--burn", "300"}};
-  s.fds = {{3, st[1]}};
-  Proc p(s);
-  close(st[1]);
-  const std::string status = read_to_eof(st[0]);
-  close(st[0]);
-  Result r = p.wait();
+  std::string status;
+  Result r = run_with_pipe({.argv = {kBoxjail, "--status-fd", "3", "--", kProbe, "--burn", "300"}},
+                           3, &status);
   ASSERT_EQ(r.code(), 0) << r.err;
   json end = json::parse(status.substr(status.find('\n') + 1));
   const double user = end["user-cpu-s"], sys = end["sys-cpu-s"], elapsed = end["elapsed-s"];

@@ -120,17 +120,10 @@ TEST_F(Guest, DetachedWithAPidFileThatNamesQemuWhileTheGuestRuns) {
 }
 
 TEST_F(Guest, ConsoleOnARemappedDescriptor) {
-  int console[2];
-  ASSERT_EQ(pipe2(console, O_CLOEXEC), 0);
   // The test's pipe sits at descriptor 5 in boxjail; qemu gets it as 3 and
   // writes the serial console to /dev/fd/3.
-  Spawn s = under_boxjail({"--fd", "3=5"}, {.serial = "file:/dev/fd/3"});
-  s.fds = {{5, console[1]}};
-  Proc p(s);
-  close(console[1]);
-  const std::string text = read_to_eof(console[0]);
-  close(console[0]);
-  Result r = p.wait();
+  std::string text;
+  Result r = run_with_pipe(under_boxjail({"--fd", "3=5"}, {.serial = "file:/dev/fd/3"}), 5, &text);
   EXPECT_EQ(r.code(), 0) << r.err;
   EXPECT_NE(text.find(guest::kMarker), std::string::npos) << text;
   EXPECT_EQ(r.out.find(guest::kMarker), std::string::npos) << r.out;

@@ -233,6 +233,17 @@ std::string read_to_eof(int fd) {
   return s;
 }
 
+Result run_with_pipe(Spawn s, int target, std::string* piped) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe";
+  s.fds[target] = p[1];
+  Proc proc(s);
+  close(p[1]);
+  *piped = read_to_eof(p[0]);
+  close(p[0]);
+  return proc.wait();
+}
+
 int attempt_errno(const nlohmann::json& probe, const std::string& op, const char* arg) {
   for (const auto& a : probe.value("access", nlohmann::json::array()))
     if (a["op"] == op && (!arg || a["arg"] == arg)) return a["errno"].get<int>();

@@ -78,6 +78,11 @@ nlohmann::json parse_probe(const std::string& out);
 /// write ends are closed once the writer is done).
 std::string read_to_eof(int fd);
 
+/// Runs `s` with the write end of a fresh pipe as its descriptor `target`,
+/// and returns the result, with everything written to that pipe (until
+/// every writer is gone) in `*piped`.
+Result run_with_pipe(Spawn s, int target, std::string* piped);
+
 /// The errno the probe reported for its attempt OP (with argument ARG, when
 /// given), or -1 if it made none.
 int attempt_errno(const nlohmann::json& probe, const std::string& op, const char* arg = nullptr);
