@@ -1,6 +1,13 @@
 #include "boxjail/cli.h"
 
+#include "boxjail/version.h"
+
 #include <CLI/CLI.hpp>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
 namespace boxjail {
@@ -13,10 +20,14 @@ class HelpFormatter : public CLI::Formatter {
   std::string make_usage(const CLI::App*, std::string) const override {
     return "Usage: boxjail [OPTIONS] [--] PROGRAM [ARGS...]\n";
   }
+  // A flag's optional value is shown in its name ([=SIGNAL]), not after it.
+  std::string make_option_opts(const CLI::Option* opt) const override {
+    return opt->get_expected_min() == 0 ? std::string() : CLI::Formatter::make_option_opts(opt);
+  }
   std::string make_option_name(const CLI::Option* opt, bool positional) const override {
     std::string name = CLI::Formatter::make_option_name(opt, positional);
     size_t brace = name.find('{');
-    if (brace != std::string::npos) name = name.substr(0, brace) + "[=SIGNAL]";
+    if (brace != std::string::npos) name = name.substr(0, brace) + "[=" + opt->get_type_name() + "]";
     return name;
   }
 };
@@ -29,110 +40,122 @@ CLI::Option* value(CLI::App& app, const Flag& f, T& target) {
 }
 template <typename T>
 CLI::Option* flag(CLI::App& app, const Flag& f, T& target) {
-  return app.add_flag(f.names, target, f.help);
+  CLI::Option* opt = app.add_flag(f.names, target, f.help);
+  // An optional value ("--die-with-parent{KILL}") is named in --help.
+  if (f.value) opt->type_name(f.value);
+  return opt;
 }
 
 using V = CLI::App;
 // The one table of flags, in --help's order.
 const Flag kFlags[] = {
-    {"--rlimit", "NAME=VALUE", "Set a resource limit for PROGRAM: SOFT:HARD, SOFT:, :HARD or one value",
+    {"--rlimit", "NAME=VALUE", "Set a resource limit for PROGRAM: SOFT:HARD, SOFT:, :HARD or one value", Complete::kRlimit,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.rlimits); }},
     {"--fd", "TARGET=SOURCE|N",
-     "PROGRAM's descriptor TARGET is boxjail's SOURCE (TARGET>&SOURCE); --fd N keeps N",
+     "PROGRAM's descriptor TARGET is boxjail's SOURCE (TARGET>&SOURCE); --fd N keeps N", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fds); }},
-    {"--keep-fds", nullptr, "Do not close other inherited descriptors",
+    {"--keep-fds", nullptr, "Do not close other inherited descriptors", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.keep_fds); }},
-    {"-d,--detach", nullptr, "Start PROGRAM in a new session and exit once it runs",
+    {"-d,--detach", nullptr, "Start PROGRAM in a new session and exit once it runs", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.detach); }},
-    {"--no-fork", nullptr, "Apply the plan to boxjail itself and exec PROGRAM in place",
+    {"--no-fork", nullptr, "Apply the plan to boxjail itself and exec PROGRAM in place", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.no_fork); }},
-    {"-p,--pidfile", "PATH", "Write PROGRAM's pid and start time to PATH, atomically",
+    {"-p,--pidfile", "PATH", "Write PROGRAM's pid and start time to PATH, atomically", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.pidfile); }},
-    {"--check-pidfile", "PATH", "Exit 0 and print the pid if PATH names a live process, else 1",
+    {"--check-pidfile", "PATH", "Exit 0 and print the pid if PATH names a live process, else 1", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.check_pidfile); }},
-    {"--status-fd", "N", "Write JSON lines about PROGRAM's start and end to descriptor N",
+    {"--status-fd", "N", "Write JSON lines about PROGRAM's start and end to descriptor N", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.status_fd); }},
-    {"--die-with-parent{KILL}", nullptr,
+    {"--die-with-parent{KILL}", "SIGNAL",
      "PROGRAM gets SIGNAL (default KILL) when boxjail's parent dies; a signal is given as "
-     "--die-with-parent=SIGNAL",
+     "--die-with-parent=SIGNAL", Complete::kSignal,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.die_with_parent); }},
-    {"--fs-ro", "PATH", "Landlock: PROGRAM may read files and list directories beneath PATH",
+    {"--fs-ro", "PATH", "Landlock: PROGRAM may read files and list directories beneath PATH", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_ro); }},
-    {"--fs-rx", "PATH", "Landlock: as --fs-ro, and execute",
+    {"--fs-rx", "PATH", "Landlock: as --fs-ro, and execute", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_rx); }},
     {"--fs-rw", "PATH",
-     "Landlock: as --fs-ro, and write, truncate, create, remove, rename and link, device ioctls",
+     "Landlock: as --fs-ro, and write, truncate, create, remove, rename and link, device ioctls", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_rw); }},
-    {"--fs-rwx", "PATH", "Landlock: as --fs-rw, and execute",
+    {"--fs-rwx", "PATH", "Landlock: as --fs-rw, and execute", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_rwx); }},
     {"--fs-exec-deps", nullptr,
-     "Landlock: read+execute on PROGRAM, its interpreter and its shared libraries",
+     "Landlock: read+execute on PROGRAM, its interpreter and its shared libraries", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.fs_exec_deps); }},
-    {"--net-bind", "PORT[-PORT]", "Landlock: PROGRAM may bind these TCP ports",
+    {"--net-bind", "PORT[-PORT]", "Landlock: PROGRAM may bind these TCP ports", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.net_bind); }},
-    {"--net-connect", "PORT[-PORT]", "Landlock: PROGRAM may connect to these TCP ports",
+    {"--net-connect", "PORT[-PORT]", "Landlock: PROGRAM may connect to these TCP ports", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.net_connect); }},
-    {"--net-deny", nullptr, "Landlock: no TCP bind or connect at all",
+    {"--net-deny", nullptr, "Landlock: no TCP bind or connect at all", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.net_deny); }},
     {"--scope", "unix|signal",
-     "Landlock: no abstract unix sockets, or no signals, beyond the sandbox",
+     "Landlock: no abstract unix sockets, or no signals, beyond the sandbox", Complete::kScope,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.scopes); }},
     {"--landlock", "MODE",
      "require (default): refuse what the kernel cannot enforce; best-effort: drop it, with a "
-     "warning",
+     "warning", Complete::kLandlockMode,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.landlock_mode); }},
-    {"--landlock-log", nullptr, "Landlock: PROGRAM's denials go to the kernel audit log",
+    {"--landlock-log", nullptr, "Landlock: PROGRAM's denials go to the kernel audit log", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.landlock_log); }},
     {"--seccomp-deny", "SYSCALL[:ERRNO],...",
-     "seccomp: these calls fail with ERRNO (default EPERM); everything else is allowed",
+     "seccomp: these calls fail with ERRNO (default EPERM); everything else is allowed", Complete::kSyscall,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_deny); }},
     {"--seccomp-allow", "SYSCALL,...",
-     "seccomp: an allowlist; every other call gets the --seccomp-default action",
+     "seccomp: an allowlist; every other call gets the --seccomp-default action", Complete::kSyscall,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_allow); }},
-    {"--seccomp-default", "ACTION", "kill-process (default), trap, log or errno:NAME",
+    {"--seccomp-default", "ACTION", "kill-process (default), trap, log or errno:NAME", Complete::kSeccompAction,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_default); }},
-    {"--seccomp-profile", "FILE", "seccomp: allow/deny/default rules from FILE, one per line",
+    {"--seccomp-profile", "FILE", "seccomp: allow/deny/default rules from FILE, one per line", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_profile); }},
-    {"--seccomp-bpf", "FILE", "seccomp: load a ready classic-BPF program from FILE",
+    {"--seccomp-bpf", "FILE", "seccomp: load a ready classic-BPF program from FILE", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_bpf); }},
-    {"--no-new-privs", nullptr, "Set PR_SET_NO_NEW_PRIVS for PROGRAM",
+    {"--no-new-privs", nullptr, "Set PR_SET_NO_NEW_PRIVS for PROGRAM", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.no_new_privs); }},
-    {"-u,--user", "USER[:GROUP]", "Run PROGRAM as USER (name or number), with USER's groups",
+    {"-u,--user", "USER[:GROUP]", "Run PROGRAM as USER (name or number), with USER's groups", Complete::kUser,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.user); }},
-    {"--groups", "G1,G2", "PROGRAM's supplementary groups (with --user)",
+    {"--groups", "G1,G2", "PROGRAM's supplementary groups (with --user)", Complete::kGroup,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.groups); }},
-    {"--cap-drop", "all|CAP,...", "Remove capabilities, bounding set included",
+    {"--cap-drop", "all|CAP,...", "Remove capabilities, bounding set included", Complete::kCapability,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cap_drop); }},
     {"--cap-keep", "CAP,...",
-     "Keep capabilities across --user's uid change, as ambient capabilities",
+     "Keep capabilities across --user's uid change, as ambient capabilities", Complete::kCapability,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cap_keep); }},
     {"--reap", nullptr,
-     "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends",
+     "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.reap); }},
-    {"--reap-grace", "SECONDS", "Between SIGTERM and SIGKILL for what is left (default 2)",
+    {"--reap-grace", "SECONDS", "Between SIGTERM and SIGKILL for what is left (default 2)", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.reap_grace); }},
     {"--signal-group", nullptr,
-     "Forward signals to PROGRAM's process group, and end the group after it",
+     "Forward signals to PROGRAM's process group, and end the group after it", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.signal_group); }},
-    {"--chdir", "DIR", "PROGRAM's working directory",
+    {"--chdir", "DIR", "PROGRAM's working directory", Complete::kDir,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.chdir); }},
-    {"--cgroup", "PATH", "Run PROGRAM in cgroup PATH (created if missing, removed after)",
+    {"--cgroup", "PATH", "Run PROGRAM in cgroup PATH (created if missing, removed after)", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cgroup); }},
-    {"--cgroup-set", "FILE=VALUE", "Write VALUE to the cgroup's FILE first (pids.max=64, memory.max=1G)",
+    {"--cgroup-set", "FILE=VALUE", "Write VALUE to the cgroup's FILE first (pids.max=64, memory.max=1G)", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cgroup_set); }},
-    {"--cpus", "LIST", "CPUs PROGRAM may run on, such as 0-3,6",
+    {"--cpus", "LIST", "CPUs PROGRAM may run on, such as 0-3,6", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cpus); }},
-    {"--nice", "N", "PROGRAM's nice value",
+    {"--nice", "N", "PROGRAM's nice value", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.nice); }},
-    {"--oom-score-adj", "N", "PROGRAM's OOM score adjustment, -1000 to 1000",
+    {"--oom-score-adj", "N", "PROGRAM's OOM score adjustment, -1000 to 1000", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.oom_score_adj); }},
-    {"--dry-run", nullptr, "Print the launch plan as JSON and exit",
+    {"--config", "FILE",
+     "Read options from a TOML file, one key per long option; the command line overrides it",
+     Complete::kFile,
+     [](V& a, Options&, const Flag& f) {
+       return a.set_config(f.names, "", f.help)->type_name(f.value)->allow_extra_args(false);
+     }},
+    {"--features{text}", "FORMAT",
+     "Print what this kernel and build support, as text or json, and exit", Complete::kFeatures,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.features); }},
+    {"--dry-run", nullptr, "Print the launch plan as JSON and exit", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.dry_run); }},
-    {"-v,--verbose", nullptr, "More log output (repeatable)",
+    {"-v,--verbose", nullptr, "More log output (repeatable)", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.verbose); }},
-    {"-q,--quiet", nullptr, "Log errors only",
+    {"-q,--quiet", nullptr, "Log errors only", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.quiet); }},
-    {"--log-level", "LEVEL", "trace, debug, info, warn, error or off",
+    {"--log-level", "LEVEL", "trace, debug, info, warn, error or off", Complete::kLogLevel,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.log_level); }},
 };
 
@@ -168,12 +191,180 @@ bool named(std::string_view names, const std::vector<std::string_view>& said) {
   return false;
 }
 
+const Flag* find_long(std::string_view name) {
+  for (const Flag& f : kFlags)
+    if (long_name(f) == name) return &f;
+  return nullptr;
+}
+
+// Where a TOML line's comment starts (npos: none), and the bracket depth
+// its value part changes by; quotes are honoured.
+struct LineScan {
+  size_t comment = std::string::npos;
+  int depth = 0;
+};
+LineScan scan(const std::string& line) {
+  LineScan r;
+  char quote = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote) {
+      if (c == '\\' && quote == '"') ++i;
+      else if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '#') {
+      r.comment = i;
+      break;
+    } else if (c == '[') {
+      ++r.depth;
+    } else if (c == ']') {
+      --r.depth;
+    }
+  }
+  return r;
+}
+
+std::string trimmed(std::string s) {
+  const char* ws = " \t\r";
+  s.erase(0, s.find_first_not_of(ws));
+  s.erase(s.find_last_not_of(ws) + 1);
+  return s;
+}
+
+// CLI11 2.1 reads an array over several lines only when the first line
+// holds more than "[", and takes a trailing comma as an empty element. TOML
+// allows both, so arrays are joined onto one line here, without the
+// trailing comma, before CLI11 reads the text. A key given twice is an
+// error (CLI11 would merge the two into one array).
+std::string join_arrays(std::istream& in) {
+  std::string out, line, pending;
+  int depth = 0;
+  std::vector<std::string> keys;
+  bool in_table = false;
+  while (std::getline(in, line)) {
+    LineScan sc = scan(line);
+    std::string code = trimmed(line.substr(0, sc.comment));
+    if (depth > 0) {
+      pending += code;
+      depth += sc.depth;
+      if (depth > 0) continue;
+      for (size_t c = pending.rfind(']'); c != std::string::npos && c > 0;) {
+        size_t prev = pending.find_last_not_of(" \t", c - 1);
+        if (prev != std::string::npos && pending[prev] == ',') pending.erase(prev, 1);
+        break;
+      }
+      out += pending + "\n";
+      pending.clear();
+      continue;
+    }
+    if (!code.empty() && code[0] == '[') in_table = true;
+    size_t eq = code.find('=');
+    if (!in_table && !code.empty() && code[0] != '[' && eq != std::string::npos) {
+      std::string key = trimmed(code.substr(0, eq));
+      if (key.size() >= 2 && (key[0] == '"' || key[0] == '\'') && key.back() == key[0])
+        key = key.substr(1, key.size() - 2);
+      for (const auto& k : keys)
+        if (k == key) throw CLI::ConfigError("key '" + key + "': given twice");
+      keys.push_back(key);
+      if (scan(code.substr(eq + 1)).depth > 0) {
+        pending = code;
+        depth = scan(code.substr(eq + 1)).depth;
+        continue;
+      }
+    }
+    out += line + "\n";
+  }
+  if (depth > 0) throw CLI::ConfigError("an array is not closed with ]");
+  return out;
+}
+
+// --config: CLI11's TOML reader, with every key checked against the flag
+// table before CLI11 applies it, so that each error names the key. `command`
+// (PROGRAM and its arguments) is taken out here; CLI11 applies the rest,
+// each only where the command line left the option empty.
+class TomlConfig : public CLI::ConfigTOML {
+ public:
+  std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
+    std::istringstream joined(join_arrays(in));
+    std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(joined);
+    std::vector<CLI::ConfigItem> out;
+    for (CLI::ConfigItem& it : read) {
+      if (it.name == "++" || it.name == "--" || !it.parents.empty())
+        throw CLI::ConfigError("key '" + it.fullname() +
+                               "': tables are not supported (one key per long option, at the top)");
+      keys.push_back(it.name);
+      if (it.name == "command") {
+        if (it.inputs.empty() || it.inputs[0].empty())
+          throw CLI::ConfigError("key 'command': empty (give PROGRAM and its arguments, such as "
+                                 "command = [\"qemu-system-x86_64\", \"-m\", \"1G\"])");
+        command = it.inputs;
+        continue;
+      }
+      const Flag* f = find_long(it.name);
+      if (f == nullptr)
+        throw CLI::ConfigError("key '" + it.name +
+                               "': unknown (a key is a long option without its --, such as "
+                               "rlimit; see boxjail --help)");
+      const std::string n = it.name;
+      if (n == "config" || n == "features" || n == "help" || n == "version")
+        throw CLI::ConfigError("key '" + n + "': not allowed in a config file (give --" + n +
+                               " on the command line)");
+      const bool optional_value = std::string_view(f->names).find('{') != std::string_view::npos;
+      const bool is_flag = f->value == nullptr || optional_value;
+      if (is_flag) {
+        if (it.inputs.size() != 1)
+          throw CLI::ConfigError("key '" + n + "': expected true or false, not an array");
+        const std::string& v = it.inputs[0];
+        if (v == "false") continue;  // as if the flag were not given
+        if (n == "verbose") {
+          if (v != "true" && (v.empty() || v.find_first_not_of("0123456789") != v.npos ||
+                              v.size() > 2))
+            throw CLI::ConfigError("key 'verbose': expected true, false or a count (such as 2)");
+        } else if (!optional_value && v != "true") {
+          throw CLI::ConfigError("key '" + n + "': expected true or false, not '" + v + "'");
+        }
+        if (optional_value && v == "true") it.inputs[0].clear();  // the default value
+      } else {
+        if (it.inputs.empty())
+          throw CLI::ConfigError("key '" + n + "': empty array");
+        const CLI::Option* opt = app->get_option_no_throw("--" + n);
+        if (it.inputs.size() > 1 && opt != nullptr && opt->get_items_expected_max() <= 1)
+          throw CLI::ConfigError("key '" + n + "': takes one value, not an array");
+      }
+      out.push_back(std::move(it));
+    }
+    return out;
+  }
+  const CLI::App* app = nullptr;
+  mutable std::vector<std::string> keys;     // in the file's order
+  mutable std::vector<std::string> command;  // `command = [...]`
+};
+
 }  // namespace
+
+std::string long_name(const Flag& f) {
+  std::string_view n = f.names;
+  size_t dd = n.find("--");
+  n = n.substr(dd + 2);
+  return std::string(n.substr(0, std::min(n.find(','), n.find('{'))));
+}
 
 const Flag* flag_table(size_t* n) {
   *n = sizeof kFlags / sizeof kFlags[0];
   return kFlags;
 }
+
+namespace {
+
+// "FILE: MESSAGE" for an error in the config file, one line.
+std::string config_error(const std::string& file, std::string msg) {
+  for (char& c : msg)
+    if (c == '\n') c = ' ';
+  return file + ": " + msg;
+}
+
+}  // namespace
 
 CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   CliResult res;
@@ -183,18 +374,34 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   app.footer("Exit status: PROGRAM's, or 125 (boxjail failed), 126 (cannot execute), 127 (not found).\n"
              "See boxjail(1).");
   app.formatter(std::make_shared<HelpFormatter>());
-  app.set_version_flag("-V,--version", "boxjail " BOXJAIL_VERSION);
+  app.set_version_flag("-V,--version", [] {
+    std::string v = version_text();
+    v.pop_back();  // CLI11 adds the newline
+    return v;
+  });
   // CLI11 checks each new option's names against every earlier one's, so
   // its set-up grows faster than the table. Only the options argv names are
-  // registered (all of them for --help, which lists them): an option argv
-  // does not name cannot be given, and an unknown word is reported below as
-  // before.
+  // registered (all of them for --help, which lists them, and for --config,
+  // whose file may name any): an option argv does not name cannot be given,
+  // and an unknown word is reported below as before.
   const std::vector<std::string_view> said = mentioned(argc, argv);
-  const bool all = named("-h,--help", said);
+  const bool config = named("--config", said);
+  const bool all = config || named("-h,--help", said);
   std::vector<std::pair<const Flag*, CLI::Option*>> added;
   for (const Flag& f : kFlags)
     if (all || named(f.names, said)) added.push_back({&f, f.add(app, o, f)});
   app.prefix_command();
+  auto toml = std::make_shared<TomlConfig>();
+  if (config) {
+    toml->app = &app;
+    app.config_formatter(toml);
+    app.allow_config_extras(CLI::config_extras_mode::error);
+  }
+  // The config file's name, once the command line has been read.
+  auto config_file = [&] {
+    const CLI::Option* c = app.get_config_ptr();
+    return c != nullptr && !c->results().empty() ? c->results().back() : std::string("--config");
+  };
 
   try {
     app.parse(argc, argv);
@@ -205,6 +412,19 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   } catch (const CLI::CallForVersion& e) {
     res.kind = CliResult::kExit;
     res.out = std::string(e.what()) + "\n";
+    return res;
+  } catch (const CLI::ConfigError& e) {
+    res.kind = CliResult::kExit;
+    res.exit_code = 125;
+    res.err = config_error(config_file(), e.what());
+    return res;
+  } catch (const CLI::FileError&) {
+    res.kind = CliResult::kExit;
+    res.exit_code = 125;
+    const std::string file = config_file();
+    std::ifstream probe(file);
+    res.err = "--config " + file + ": " +
+              (probe.good() ? std::string("not a regular file") : std::strerror(errno));
     return res;
   } catch (const CLI::ParseError& e) {
     res.kind = CliResult::kExit;
@@ -240,6 +460,7 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   o.has_cpus = given("--cpus");
   o.has_nice = given("--nice");
   o.has_oom_score_adj = given("--oom-score-adj");
+  o.has_features = given("--features{text}");
   std::vector<std::string> rest = app.remaining();
   size_t first = 0;
   if (!rest.empty() && rest[0] == "--") {
@@ -251,8 +472,55 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
     return res;
   }
   o.command.assign(rest.begin() + static_cast<std::ptrdiff_t>(first), rest.end());
+
+  // Where each value came from: the command line (the words before
+  // PROGRAM) wins; what else has a value came from the file.
+  const std::vector<std::string_view> on_line =
+      mentioned(argc - static_cast<int>(rest.size()), argv);
+  if (config) {
+    const CLI::Option* c = app.get_config_ptr();
+    if (c->count() > 1) {
+      res.kind = CliResult::kExit;
+      res.exit_code = 125;
+      res.err = "--config given twice (one file; the command line overrides it)";
+      return res;
+    }
+    o.has_config = true;
+    o.config = config_file();
+  }
+  for (const auto& [f, opt] : added) {
+    if (opt->count() == 0) continue;
+    const std::string key = long_name(*f);
+    if (key == "config") continue;
+    o.sources.push_back({key, named(f->names, on_line) ? "command line" : o.config});
+  }
+  if (o.command.empty() && !toml->command.empty()) {
+    o.command = toml->command;
+    o.sources.push_back({"command", o.config});
+  } else if (!o.command.empty()) {
+    o.sources.push_back({"command", "command line"});
+  }
   *out = std::move(o);
   return res;
+}
+
+std::string attribute_error(const Options& opts, const std::string& msg) {
+  if (!opts.has_config) return msg;
+  // The first "--NAME" in the message that names a key.
+  for (size_t at = msg.find("--"); at != std::string::npos; at = msg.find("--", at + 2)) {
+    size_t end = at + 2;
+    while (end < msg.size() && (std::isalnum(static_cast<unsigned char>(msg[end])) || msg[end] == '-'))
+      ++end;
+    const std::string key = msg.substr(at + 2, end - at - 2);
+    for (const auto& [k, from] : opts.sources)
+      if (k == key) return from == "command line" ? msg : from + ": key '" + key + "': " + msg;
+  }
+  if (msg.rfind("missing PROGRAM", 0) == 0)
+    return msg + "; or give command = [...] in " + opts.config;
+  if (msg.rfind("cannot execute", 0) == 0 || msg.find("not found") != std::string::npos)
+    for (const auto& [k, from] : opts.sources)
+      if (k == "command" && from != "command line") return from + ": key 'command': " + msg;
+  return msg;
 }
 
 }  // namespace boxjail

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "boxjail/cli.h"
+#include "boxjail/features.h"
 #include "boxjail/io.h"
 #include "boxjail/launch.h"
 #include "boxjail/log.h"
@@ -35,6 +36,19 @@ int main(int argc, char** argv) {
     write_all(1, cli.out);
     return cli.exit_code;
   }
+  if (opts.has_features) {
+    if (!opts.command.empty()) {
+      log::error("--features takes no PROGRAM");
+      return 125;
+    }
+    if (opts.features != "text" && opts.features != "json") {
+      log::error("--features=" + opts.features + ": unknown format (use text or json)");
+      return 125;
+    }
+    RealSystemFacts sys;
+    write_all(1, features_report(sys, opts.features == "json"));
+    return 0;
+  }
   if (opts.has_check_pidfile) {
     if (!opts.command.empty()) {
       log::error("--check-pidfile takes no PROGRAM");
@@ -51,7 +65,7 @@ int main(int argc, char** argv) {
   PlanError err;
   if (!build_plan(opts, sys, getenv("PATH"), environ, &plan, &err)) {
     log::set_level(plan.log_level);
-    log::error(err.msg);
+    log::error(attribute_error(opts, err.msg));
     return err.exit_code;
   }
   log::set_level(plan.log_level);

@@ -27,6 +27,7 @@ bool check_modes(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanError
     return fail(err, "--detach cannot be combined with --no-fork");
   plan->mode = o.detach ? Mode::kDetach : o.no_fork ? Mode::kNoFork : Mode::kSupervise;
   plan->dry_run = o.dry_run;
+  plan->sources = o.sources;
   if (o.verbose > 0 && o.quiet)
     return fail(err, "--verbose cannot be combined with --quiet");
   if (o.has_log_level) {
@@ -468,7 +469,14 @@ std::string plan_to_json(const LaunchPlan& plan) {
     if (i) j += ',';
     json_string(&j, plan.args[i]);
   }
-  j += "],\"mode\":";
+  j += "],\"sources\":{";
+  for (size_t i = 0; i < plan.sources.size(); ++i) {
+    if (i) j += ',';
+    json_string(&j, plan.sources[i].first);
+    j += ':';
+    json_string(&j, plan.sources[i].second);
+  }
+  j += "},\"mode\":";
   json_string(&j, mode_name(plan.mode));
   j += ",\"rlimits\":[";
   for (size_t i = 0; i < plan.rlimits.size(); ++i) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace CLI {
@@ -76,7 +77,33 @@ struct Options {
   bool has_nice = false;
   std::string oom_score_adj;         // --oom-score-adj N
   bool has_oom_score_adj = false;
+  // Reports and files.
+  std::string features;              // --features[=text|json]
+  bool has_features = false;
+  std::string config;                // --config FILE
+  bool has_config = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
+  /// Where each given key came from: {"rlimit", "command line"} or
+  /// {"pidfile", "/etc/boxjail/box1.toml"}; "command" for PROGRAM.
+  std::vector<std::pair<std::string, std::string>> sources;
+};
+
+/// What completions offer for a flag's value.
+enum class Complete {
+  kNone,        // free text
+  kFile,
+  kDir,
+  kRlimit,      // NAME= from the rlimit table
+  kSignal,
+  kSeccompAction,
+  kSyscall,     // comma-separated syscall names
+  kCapability,  // comma-separated capability names, or all
+  kUser,
+  kGroup,
+  kLandlockMode,
+  kScope,
+  kLogLevel,
+  kFeatures,    // text or json
 };
 
 /// One flag of the command line: the single table --help, the parser and
@@ -85,6 +112,7 @@ struct Flag {
   const char* names;  // CLI11 names: "-p,--pidfile", "--die-with-parent{KILL}"
   const char* value;  // the value's placeholder ("PATH"), or nullptr for a flag
   const char* help;
+  Complete complete;
   /// Registers the flag with the parser, bound to its field of Options.
   CLI::Option* (*add)(CLI::App& app, Options& o, const Flag& f);
 };
@@ -102,5 +130,14 @@ struct CliResult {
 /// Parses argv. Option parsing stops at "--" or at the first word that is
 /// not an option, which becomes PROGRAM.
 CliResult parse_cli(int argc, const char* const* argv, Options* out);
+
+/// `msg` (a validation error) with the config file and key in front when
+/// the first flag it names came from a config file:
+/// "/etc/boxjail/box1.toml: key 'rlimit': --rlimit ...". Otherwise `msg`.
+std::string attribute_error(const Options& opts, const std::string& msg);
+
+/// The long name of a table entry: "pidfile" for "-p,--pidfile",
+/// "die-with-parent" for "--die-with-parent{KILL}".
+std::string long_name(const Flag& f);
 
 }  // namespace boxjail

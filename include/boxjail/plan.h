@@ -39,6 +39,8 @@ struct LaunchPlan {
 
   Mode mode = Mode::kSupervise;
   bool dry_run = false;
+  /// Where each given key came from (Options::sources), for --dry-run.
+  std::vector<std::pair<std::string, std::string>> sources;
   log::Level log_level = log::Level::kWarn;
 
   std::string program;            // as the user wrote it, for messages

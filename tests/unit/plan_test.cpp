@@ -165,7 +165,7 @@ TEST(Plan, DryRunJson) {
   ASSERT_TRUE(build(o, sys, &plan).ok);
   EXPECT_EQ(plan_to_json(plan),
             "{\"program\":\"/usr/bin/sh\",\"argv\":[\"sh\",\"-c\",\"a \\\"b\\\"\\n\"],"
-            "\"mode\":\"detach\",\"rlimits\":[{\"name\":\"nofile\",\"soft\":100,\"hard\":200},"
+            "\"sources\":{},\"mode\":\"detach\",\"rlimits\":[{\"name\":\"nofile\",\"soft\":100,\"hard\":200},"
             "{\"name\":\"as\",\"soft\":\"unlimited\",\"hard\":\"unlimited\"}],"
             "\"fds\":[{\"target\":3,\"source\":4}],\"close_fds\":true,\"pidfile\":null,"
             "\"status_fd\":null,\"die_with_parent\":null,\"listen_fds\":null,"
