@@ -378,7 +378,7 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
     std::string v = version_text();
     v.pop_back();  // CLI11 adds the newline
     return v;
-  });
+  }, "Print the version, git revision and build options, and exit");
   // CLI11 checks each new option's names against every earlier one's, so
   // its set-up grows faster than the table. Only the options argv names are
   // registered (all of them for --help, which lists them, and for --config,

@@ -143,6 +143,11 @@ std::string names_list() {
 
 }  // namespace
 
+const RlimitInfo* rlimit_table(size_t* n) {
+  *n = kLimits.size();
+  return kLimits.data();
+}
+
 const RlimitInfo* find_rlimit(std::string_view name) {
   if (name.size() > 7 && iequals(name.substr(0, 7), "RLIMIT_")) name.remove_prefix(7);
   for (const auto& l : kLimits)

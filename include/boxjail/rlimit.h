@@ -35,6 +35,9 @@ struct RlimitInfo {
 /// Looks a name up case-insensitively, with or without the RLIMIT_ prefix.
 const RlimitInfo* find_rlimit(std::string_view name);
 
+/// Every limit --rlimit knows, in name order (for completions).
+const RlimitInfo* rlimit_table(size_t* n);
+
 /// One parsed --rlimit flag. Unset optionals mean "keep the current value".
 struct RlimitRequest {
   const RlimitInfo* info = nullptr;
