@@ -301,15 +301,15 @@ class TomlConfig : public CLI::ConfigTOML {
         command = it.inputs;
         continue;
       }
-      const Flag* f = find_long(it.name);
-      if (f == nullptr)
-        throw CLI::ConfigError("key '" + it.name +
-                               "': unknown (a key is a long option without its --, such as "
-                               "rlimit; see boxjail --help)");
       const std::string n = it.name;
       if (n == "config" || n == "features" || n == "help" || n == "version")
         throw CLI::ConfigError("key '" + n + "': not allowed in a config file (give --" + n +
                                " on the command line)");
+      const Flag* f = find_long(n);
+      if (f == nullptr)
+        throw CLI::ConfigError("key '" + n +
+                               "': unknown (a key is a long option without its --, such as "
+                               "rlimit; see boxjail --help)");
       const bool optional_value = std::string_view(f->names).find('{') != std::string_view::npos;
       const bool is_flag = f->value == nullptr || optional_value;
       if (is_flag) {
@@ -429,6 +429,10 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   } catch (const CLI::ParseError& e) {
     res.kind = CliResult::kExit;
     res.exit_code = 125;
+    if (config && app.get_config_ptr()->count() > 1) {
+      res.err = "--config given twice (one file; the command line overrides it)";
+      return res;
+    }
     std::string msg = e.what();
     // CLI11 names the option; keep the message on one line.
     for (char& c : msg)
@@ -478,13 +482,6 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   const std::vector<std::string_view> on_line =
       mentioned(argc - static_cast<int>(rest.size()), argv);
   if (config) {
-    const CLI::Option* c = app.get_config_ptr();
-    if (c->count() > 1) {
-      res.kind = CliResult::kExit;
-      res.exit_code = 125;
-      res.err = "--config given twice (one file; the command line overrides it)";
-      return res;
-    }
     o.has_config = true;
     o.config = config_file();
   }
