@@ -297,7 +297,12 @@ bool CgroupRuntime::prepare(const CgroupPlan& plan, bool will_leave, std::string
         int e = 0;
         if (!write_text(parent + "/cgroup.subtree_control", "+" + c, &e)) {
           *err = "--cgroup " + plan.spec + ": enabling the " + c + " controller in " + parent +
-                 "/cgroup.subtree_control: " + std::strerror(e);
+                 "/cgroup.subtree_control: " + std::strerror(e) +
+                 (e == EBUSY ? " (that cgroup has processes in it, boxjail's own perhaps, and "
+                               "cgroup v2 lets only an empty cgroup pass this controller on: "
+                               "use a PATH outside it, or set the limit on it, such as a "
+                               "unit's MemoryMax=)"
+                             : "");
           return false;
         }
       }
