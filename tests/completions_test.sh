@@ -172,6 +172,10 @@ else
   missing+=(fish)
 fi
 
+# The shells' own start-up must not have touched the system (compinit -d
+# /dev/null once replaced /dev/null with its dump file).
+checks=$((checks + 1))
+[ -c /dev/null ] || fail "/dev/null is no longer a character device"
 if [ ${#missing[@]} -gt 0 ]; then
   echo "SKIP: ${missing[*]} is not installed (scripts/deps installs it)"
   exit 77

@@ -1,8 +1,11 @@
 #!/usr/bin/zsh -f
-# usage: zsh -f cap.zsh FPATH_DIR LINE  -> prints the completions zsh offers
+# What zsh offers for a command line: an interactive zsh on a pseudo-
+# terminal, with compinit (no dump file) and the completion directory first
+# in fpath, gets LINE and a TAB; compadd is wrapped to print each match.
+#   zsh -f zsh_capture.zsh FPATH_DIR LINE
 zmodload zsh/zpty
 zpty z zsh -f -i
-zpty -w z "PROMPT='' RPROMPT='' ; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -d /dev/null"
+zpty -w z "PROMPT='' RPROMPT='' ; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D"
 zpty -w z "compadd () { builtin compadd -O __hits \"\$@\"; (( \${#__hits} )) && print -lr -- '<hit>'\${^__hits}; builtin compadd \"\$@\" }"
 zpty -w z "zstyle ':completion:*' list-prompt ''; zstyle ':completion:*' menu no; zstyle ':completion:*' list-lines 0"
 zpty -w z "bindkey '^I' complete-word; bindkey '^X' send-break"
@@ -11,7 +14,6 @@ zpty -r z line '*<ready>*'
 zpty -w -n z "$2"$'\t'
 zpty -w -n z $'\C-x'
 zpty -w z "print '<done>'"
-while zpty -r -t z line; do :; done
 out=""
 while zpty -r z line; do
   out+="$line"
