@@ -128,6 +128,15 @@ TEST_F(Config, CommandLineOverridesTheFile) {
   EXPECT_EQ(j["rlimits"]["nofile"], (json{hard / 4, hard}));
   EXPECT_EQ(j["argv"], (json{kProbe, "from-line"}));
   EXPECT_EQ(j["nice"], 3);
+  // A flag the file sets is turned off with --FLAG=false.
+  const std::string flags = write("keep-fds = true\nno-new-privs = true\ncommand = [\"true\"]\n", "f.toml");
+  Result dry = boxjail({"--config", flags, "--keep-fds=false", "--dry-run"});
+  ASSERT_EQ(dry.code(), 0) << dry.err;
+  json plan = json::parse(dry.out);
+  EXPECT_EQ(plan["close_fds"], true);
+  EXPECT_EQ(plan["sources"]["keep-fds"], "command line");
+  EXPECT_EQ(plan["no_new_privs"]["set"], true);
+  EXPECT_EQ(json::parse(boxjail({"--config", flags, "--dry-run"}).out)["close_fds"], false);
   // Without the command line's, the file's apply.
   s.argv = {kBoxjail, "--config", file};
   r = run(s);
