@@ -6,14 +6,17 @@
 zmodload zsh/zpty
 zpty z zsh -f -i
 zpty -w z "PROMPT='' RPROMPT='' ; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D"
-zpty -w z "compadd () { builtin compadd -O __hits \"\$@\"; (( \${#__hits} )) && print -lr -- '<hit>'\${^__hits}; builtin compadd \"\$@\" }"
+zpty -w z "compadd () { builtin compadd -O __hits \"\$@\"; (( \${#__hits} )) && print -lr -- '<h''it>'\${^__hits}; builtin compadd \"\$@\" }"
 zpty -w z "zstyle ':completion:*' list-prompt ''; zstyle ':completion:*' menu no; zstyle ':completion:*' list-lines 0"
-zpty -w z "bindkey '^I' complete-word; bindkey '^X' send-break"
-zpty -w z "print '<ready>'"
+zpty -w z "bindkey '^I' complete-word; bindkey '^U' kill-whole-line"
+# The markers are split in the commands ('<rea''dy>') so that only their
+# output matches, never the terminal's echo of the command: the TAB must
+# reach ZLE at a prompt, after everything above has run.
+zpty -w z "print '<rea''dy>'"
 zpty -r z line '*<ready>*'
 zpty -w -n z "$2"$'\t'
-zpty -w -n z $'\C-x'
-zpty -w z "print '<done>'"
+zpty -w -n z $'\C-u'
+zpty -w z "print '<do''ne>'"
 out=""
 while zpty -r z line; do
   out+="$line"
