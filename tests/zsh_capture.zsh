@@ -11,9 +11,12 @@ zpty -w z "zstyle ':completion:*' list-prompt ''; zstyle ':completion:*' menu no
 zpty -w z "bindkey '^I' complete-word; bindkey '^U' kill-whole-line"
 # The markers are split in the commands ('<rea''dy>') so that only their
 # output matches, never the terminal's echo of the command: the TAB must
-# reach ZLE at a prompt, after everything above has run.
+# reach the line editor at a prompt, after everything above has run...
+zpty -w z "zle-line-init() { print -n '<z''le>' }; zle -N zle-line-init"
 zpty -w z "print '<rea''dy>'"
-zpty -r z line '*<ready>*'
+# ...and the line editor has started again after it (input typed before
+# that may be flushed when the terminal leaves cooked mode).
+zpty -r z line '*<ready>*<zle>*'
 zpty -w -n z "$2"$'\t'
 zpty -w -n z $'\C-u'
 zpty -w z "print '<do''ne>'"
