@@ -1,5 +1,6 @@
 #include "boxjail/cli.h"
 
+#include "boxjail/config.h"
 #include "boxjail/version.h"
 
 #include <CLI/CLI.hpp>
@@ -49,33 +50,42 @@ CLI::Option* flag(CLI::App& app, const Flag& f, T& target) {
 using V = CLI::App;
 // The one table of flags, in --help's order.
 const Flag kFlags[] = {
-    {"--rlimit", "NAME=VALUE", "Set a resource limit for PROGRAM: SOFT:HARD, SOFT:, :HARD or one value", Complete::kRlimit,
+    {"--rlimit", "NAME=VALUE", "Set a resource limit for PROGRAM: SOFT:HARD, SOFT:, :HARD or one value",
+     Complete::kRlimit,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.rlimits); }},
     {"--fd", "TARGET=SOURCE|N",
-     "PROGRAM's descriptor TARGET is boxjail's SOURCE (TARGET>&SOURCE); --fd N keeps N", Complete::kNone,
+     "PROGRAM's descriptor TARGET is boxjail's SOURCE (TARGET>&SOURCE); --fd N keeps N",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fds); }},
     {"--keep-fds", nullptr, "Do not close other inherited descriptors", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.keep_fds); }},
-    {"-d,--detach", nullptr, "Start PROGRAM in a new session and exit once it runs", Complete::kNone,
+    {"-d,--detach", nullptr, "Start PROGRAM in a new session and exit once it runs",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.detach); }},
-    {"--no-fork", nullptr, "Apply the plan to boxjail itself and exec PROGRAM in place", Complete::kNone,
+    {"--no-fork", nullptr, "Apply the plan to boxjail itself and exec PROGRAM in place",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.no_fork); }},
-    {"-p,--pidfile", "PATH", "Write PROGRAM's pid and start time to PATH, atomically", Complete::kFile,
+    {"-p,--pidfile", "PATH", "Write PROGRAM's pid and start time to PATH, atomically",
+     Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.pidfile); }},
-    {"--check-pidfile", "PATH", "Exit 0 and print the pid if PATH names a live process, else 1", Complete::kFile,
+    {"--check-pidfile", "PATH", "Exit 0 and print the pid if PATH names a live process, else 1",
+     Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.check_pidfile); }},
-    {"--status-fd", "N", "Write JSON lines about PROGRAM's start and end to descriptor N", Complete::kNone,
+    {"--status-fd", "N", "Write JSON lines about PROGRAM's start and end to descriptor N",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.status_fd); }},
     {"--die-with-parent{KILL}", "SIGNAL",
      "PROGRAM gets SIGNAL (default KILL) when boxjail's parent dies; a signal is given as "
      "--die-with-parent=SIGNAL", Complete::kSignal,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.die_with_parent); }},
-    {"--fs-ro", "PATH", "Landlock: PROGRAM may read files and list directories beneath PATH", Complete::kFile,
+    {"--fs-ro", "PATH", "Landlock: PROGRAM may read files and list directories beneath PATH",
+     Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_ro); }},
     {"--fs-rx", "PATH", "Landlock: as --fs-ro, and execute", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_rx); }},
     {"--fs-rw", "PATH",
-     "Landlock: as --fs-ro, and write, truncate, create, remove, rename and link, device ioctls", Complete::kFile,
+     "Landlock: as --fs-ro, and write, truncate, create, remove, rename and link, device ioctls",
+     Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_rw); }},
     {"--fs-rwx", "PATH", "Landlock: as --fs-rw, and execute", Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.fs_rwx); }},
@@ -84,7 +94,8 @@ const Flag kFlags[] = {
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.fs_exec_deps); }},
     {"--net-bind", "PORT[-PORT]", "Landlock: PROGRAM may bind these TCP ports", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.net_bind); }},
-    {"--net-connect", "PORT[-PORT]", "Landlock: PROGRAM may connect to these TCP ports", Complete::kNone,
+    {"--net-connect", "PORT[-PORT]", "Landlock: PROGRAM may connect to these TCP ports",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.net_connect); }},
     {"--net-deny", nullptr, "Landlock: no TCP bind or connect at all", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.net_deny); }},
@@ -95,44 +106,56 @@ const Flag kFlags[] = {
      "require (default): refuse what the kernel cannot enforce; best-effort: drop it, with a "
      "warning", Complete::kLandlockMode,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.landlock_mode); }},
-    {"--landlock-log", nullptr, "Landlock: PROGRAM's denials go to the kernel audit log", Complete::kNone,
+    {"--landlock-log", nullptr, "Landlock: PROGRAM's denials go to the kernel audit log",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.landlock_log); }},
     {"--seccomp-deny", "SYSCALL[:ERRNO],...",
-     "seccomp: these calls fail with ERRNO (default EPERM); everything else is allowed", Complete::kSyscall,
+     "seccomp: these calls fail with ERRNO (default EPERM); everything else is allowed",
+     Complete::kSyscall,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_deny); }},
     {"--seccomp-allow", "SYSCALL,...",
-     "seccomp: an allowlist; every other call gets the --seccomp-default action", Complete::kSyscall,
+     "seccomp: an allowlist; every other call gets the --seccomp-default action",
+     Complete::kSyscall,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_allow); }},
-    {"--seccomp-default", "ACTION", "kill-process (default), trap, log or errno:NAME", Complete::kSeccompAction,
+    {"--seccomp-default", "ACTION", "kill-process (default), trap, log or errno:NAME",
+     Complete::kSeccompAction,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_default); }},
-    {"--seccomp-profile", "FILE", "seccomp: allow/deny/default rules from FILE, one per line", Complete::kFile,
+    {"--seccomp-profile", "FILE", "seccomp: allow/deny/default rules from FILE, one per line",
+     Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_profile); }},
-    {"--seccomp-bpf", "FILE", "seccomp: load a ready classic-BPF program from FILE", Complete::kFile,
+    {"--seccomp-bpf", "FILE", "seccomp: load a ready classic-BPF program from FILE",
+     Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_bpf); }},
     {"--no-new-privs", nullptr, "Set PR_SET_NO_NEW_PRIVS for PROGRAM", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.no_new_privs); }},
-    {"-u,--user", "USER[:GROUP]", "Run PROGRAM as USER (name or number), with USER's groups", Complete::kUser,
+    {"-u,--user", "USER[:GROUP]", "Run PROGRAM as USER (name or number), with USER's groups",
+     Complete::kUser,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.user); }},
     {"--groups", "G1,G2", "PROGRAM's supplementary groups (with --user)", Complete::kGroup,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.groups); }},
-    {"--cap-drop", "all|CAP,...", "Remove capabilities, bounding set included", Complete::kCapability,
+    {"--cap-drop", "all|CAP,...", "Remove capabilities, bounding set included",
+     Complete::kCapability,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cap_drop); }},
     {"--cap-keep", "CAP,...",
      "Keep capabilities across --user's uid change, as ambient capabilities", Complete::kCapability,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cap_keep); }},
     {"--reap", nullptr,
-     "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends", Complete::kNone,
+     "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.reap); }},
-    {"--reap-grace", "SECONDS", "Between SIGTERM and SIGKILL for what is left (default 2)", Complete::kNone,
+    {"--reap-grace", "SECONDS", "Between SIGTERM and SIGKILL for what is left (default 2)",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.reap_grace); }},
     {"--signal-group", nullptr,
      "Forward signals to PROGRAM's process group, and end the group after it", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.signal_group); }},
     {"--chdir", "DIR", "PROGRAM's working directory", Complete::kDir,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.chdir); }},
-    {"--cgroup", "PATH", "Run PROGRAM in cgroup PATH (created if missing, removed after)", Complete::kNone,
+    {"--cgroup", "PATH", "Run PROGRAM in cgroup PATH (created if missing, removed after)",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cgroup); }},
-    {"--cgroup-set", "FILE=VALUE", "Write VALUE to the cgroup's FILE first (pids.max=64, memory.max=1G)", Complete::kNone,
+    {"--cgroup-set", "FILE=VALUE", "Write VALUE to the cgroup's FILE first (pids.max=64, memory.max=1G)",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cgroup_set); }},
     {"--cpus", "LIST", "CPUs PROGRAM may run on, such as 0-3,6", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cpus); }},
@@ -191,156 +214,6 @@ bool named(std::string_view names, const std::vector<std::string_view>& said) {
   return false;
 }
 
-const Flag* find_long(std::string_view name) {
-  for (const Flag& f : kFlags)
-    if (long_name(f) == name) return &f;
-  return nullptr;
-}
-
-// Where a TOML line's comment starts (npos: none), and the bracket depth
-// its value part changes by; quotes are honoured.
-struct LineScan {
-  size_t comment = std::string::npos;
-  int depth = 0;
-};
-LineScan scan(const std::string& line) {
-  LineScan r;
-  char quote = 0;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quote) {
-      if (c == '\\' && quote == '"') ++i;
-      else if (c == quote) quote = 0;
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-    } else if (c == '#') {
-      r.comment = i;
-      break;
-    } else if (c == '[') {
-      ++r.depth;
-    } else if (c == ']') {
-      --r.depth;
-    }
-  }
-  return r;
-}
-
-std::string trimmed(std::string s) {
-  const char* ws = " \t\r";
-  s.erase(0, s.find_first_not_of(ws));
-  s.erase(s.find_last_not_of(ws) + 1);
-  return s;
-}
-
-// CLI11 2.1 reads an array over several lines only when the first line
-// holds more than "[", and takes a trailing comma as an empty element. TOML
-// allows both, so arrays are joined onto one line here, without the
-// trailing comma, before CLI11 reads the text. A key given twice is an
-// error (CLI11 would merge the two into one array).
-std::string join_arrays(std::istream& in) {
-  std::string out, line, pending;
-  int depth = 0;
-  std::vector<std::string> keys;
-  bool in_table = false;
-  while (std::getline(in, line)) {
-    LineScan sc = scan(line);
-    std::string code = trimmed(line.substr(0, sc.comment));
-    if (depth > 0) {
-      pending += code;
-      depth += sc.depth;
-      if (depth > 0) continue;
-      for (size_t c = pending.rfind(']'); c != std::string::npos && c > 0;) {
-        size_t prev = pending.find_last_not_of(" \t", c - 1);
-        if (prev != std::string::npos && pending[prev] == ',') pending.erase(prev, 1);
-        break;
-      }
-      out += pending + "\n";
-      pending.clear();
-      continue;
-    }
-    if (!code.empty() && code[0] == '[') in_table = true;
-    size_t eq = code.find('=');
-    if (!in_table && !code.empty() && code[0] != '[' && eq != std::string::npos) {
-      std::string key = trimmed(code.substr(0, eq));
-      if (key.size() >= 2 && (key[0] == '"' || key[0] == '\'') && key.back() == key[0])
-        key = key.substr(1, key.size() - 2);
-      for (const auto& k : keys)
-        if (k == key) throw CLI::ConfigError("key '" + key + "': given twice");
-      keys.push_back(key);
-      if (scan(code.substr(eq + 1)).depth > 0) {
-        pending = code;
-        depth = scan(code.substr(eq + 1)).depth;
-        continue;
-      }
-    }
-    out += line + "\n";
-  }
-  if (depth > 0) throw CLI::ConfigError("an array is not closed with ]");
-  return out;
-}
-
-// --config: CLI11's TOML reader, with every key checked against the flag
-// table before CLI11 applies it, so that each error names the key. `command`
-// (PROGRAM and its arguments) is taken out here; CLI11 applies the rest,
-// each only where the command line left the option empty.
-class TomlConfig : public CLI::ConfigTOML {
- public:
-  std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
-    std::istringstream joined(join_arrays(in));
-    std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(joined);
-    std::vector<CLI::ConfigItem> out;
-    for (CLI::ConfigItem& it : read) {
-      if (it.name == "++" || it.name == "--" || !it.parents.empty())
-        throw CLI::ConfigError("key '" + it.fullname() +
-                               "': tables are not supported (one key per long option, at the top)");
-      keys.push_back(it.name);
-      if (it.name == "command") {
-        if (it.inputs.empty() || it.inputs[0].empty())
-          throw CLI::ConfigError("key 'command': empty (give PROGRAM and its arguments, such as "
-                                 "command = [\"qemu-system-x86_64\", \"-m\", \"1G\"])");
-        command = it.inputs;
-        continue;
-      }
-      const std::string n = it.name;
-      if (n == "config" || n == "features" || n == "help" || n == "version")
-        throw CLI::ConfigError("key '" + n + "': not allowed in a config file (give --" + n +
-                               " on the command line)");
-      const Flag* f = find_long(n);
-      if (f == nullptr)
-        throw CLI::ConfigError("key '" + n +
-                               "': unknown (a key is a long option without its --, such as "
-                               "rlimit; see boxjail --help)");
-      const bool optional_value = std::string_view(f->names).find('{') != std::string_view::npos;
-      const bool is_flag = f->value == nullptr || optional_value;
-      if (is_flag) {
-        if (it.inputs.size() != 1)
-          throw CLI::ConfigError("key '" + n + "': expected true or false, not an array");
-        const std::string& v = it.inputs[0];
-        if (v == "false") continue;  // as if the flag were not given
-        if (n == "verbose") {
-          if (v != "true" && (v.empty() || v.find_first_not_of("0123456789") != v.npos ||
-                              v.size() > 2))
-            throw CLI::ConfigError("key 'verbose': expected true, false or a count (such as 2)");
-        } else if (!optional_value && v != "true") {
-          throw CLI::ConfigError("key '" + n + "': expected true or false, not '" + v + "'");
-        }
-        if (optional_value && v == "true") it.inputs[0].clear();  // the default value
-      } else {
-        if (it.inputs.empty())
-          throw CLI::ConfigError("key '" + n + "': empty array");
-        const CLI::Option* opt = app->get_option_no_throw("--" + n);
-        if (it.inputs.size() > 1 && opt != nullptr && opt->get_items_expected_max() <= 1)
-          throw CLI::ConfigError("key '" + n + "': takes one value, not an array");
-      }
-      out.push_back(std::move(it));
-    }
-    return out;
-  }
-  const CLI::App* app = nullptr;
-  mutable std::vector<std::string> keys;     // in the file's order
-  mutable std::vector<std::string> command;  // `command = [...]`
-};
-
 }  // namespace
 
 std::string long_name(const Flag& f) {
@@ -348,6 +221,12 @@ std::string long_name(const Flag& f) {
   size_t dd = n.find("--");
   n = n.substr(dd + 2);
   return std::string(n.substr(0, std::min(n.find(','), n.find('{'))));
+}
+
+const Flag* find_flag(std::string_view name) {
+  for (const Flag& f : kFlags)
+    if (long_name(f) == name) return &f;
+  return nullptr;
 }
 
 const Flag* flag_table(size_t* n) {
@@ -391,7 +270,7 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   for (const Flag& f : kFlags)
     if (all || named(f.names, said)) added.push_back({&f, f.add(app, o, f)});
   app.prefix_command();
-  auto toml = std::make_shared<TomlConfig>();
+  auto toml = std::make_shared<config::TomlReader>();
   if (config) {
     toml->app = &app;
     app.config_formatter(toml);

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -119,6 +120,9 @@ struct Flag {
 
 /// The flag table, in --help's order.
 const Flag* flag_table(size_t* n);
+
+/// The entry whose long name is `name` ("rlimit"), or nullptr.
+const Flag* find_flag(std::string_view name);
 
 struct CliResult {
   enum Kind { kRun, kExit } kind = kRun;
