@@ -356,25 +356,29 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   }
   o.command.assign(rest.begin() + static_cast<std::ptrdiff_t>(first), rest.end());
 
-  // Where each value came from: the command line (the words before
-  // PROGRAM) wins; what else has a value came from the file.
-  const std::vector<std::string_view> on_line =
-      mentioned(argc - static_cast<int>(rest.size()), argv);
+  bool command_from_file = false;
   if (config) {
     o.has_config = true;
     o.config = config_file();
+    if (o.command.empty() && !toml->command.empty()) {
+      o.command = toml->command;
+      command_from_file = true;
+    }
   }
-  for (const auto& [f, opt] : added) {
-    if (opt->count() == 0) continue;
-    const std::string key = long_name(*f);
-    if (key == "config") continue;
-    o.sources.push_back({key, named(f->names, on_line) ? "command line" : o.config});
-  }
-  if (o.command.empty() && !toml->command.empty()) {
-    o.command = toml->command;
-    o.sources.push_back({"command", o.config});
-  } else if (!o.command.empty()) {
-    o.sources.push_back({"command", "command line"});
+  // Where each value came from, for --dry-run and for messages about the
+  // file: the command line (the words before PROGRAM) wins; what else has a
+  // value came from the file.
+  if (config || o.dry_run) {
+    const std::vector<std::string_view> on_line =
+        mentioned(argc - static_cast<int>(rest.size()), argv);
+    for (const auto& [f, opt] : added) {
+      if (opt->count() == 0) continue;
+      const std::string key = long_name(*f);
+      if (key == "config") continue;
+      o.sources.push_back({key, named(f->names, on_line) ? "command line" : o.config});
+    }
+    if (!o.command.empty())
+      o.sources.push_back({"command", command_from_file ? o.config : "command line"});
   }
   *out = std::move(o);
   return res;
