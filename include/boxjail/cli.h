@@ -107,8 +107,9 @@ enum class Complete {
   kFeatures,    // text or json
 };
 
-/// One flag of the command line: the single table --help, the parser and
-/// (later) completions and config keys come from.
+/// One flag of the command line: the single table --help, the parser, the
+/// config keys (config.h) and the shell completions (tools/completions.cpp)
+/// come from.
 struct Flag {
   const char* names;  // CLI11 names: "-p,--pidfile", "--die-with-parent{KILL}"
   const char* value;  // the value's placeholder ("PATH"), or nullptr for a flag
