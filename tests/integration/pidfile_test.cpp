@@ -259,11 +259,14 @@ TEST_F(Pidfile, ReadersNeverSeeAnEmptyOrPartialRecord) {
   }
   close(stop[0]);
   close(report[1]);
+  // PROGRAM sleeps 10 ms with its record in place: the CPU is then idle,
+  // so the reader runs even where there is one CPU (with /bin/true it could
+  // miss every record there, and prove nothing).
   for (int round = 0; round < 25; ++round) {
     std::vector<std::unique_ptr<Proc>> procs;
     for (int i = 0; i < 4; ++i)
       procs.push_back(std::make_unique<Proc>(
-          Spawn{.argv = {kBoxjail, "--pidfile", pidfile(), "/bin/true"}}));
+          Spawn{.argv = {kBoxjail, "--pidfile", pidfile(), "/bin/sleep", "0.01"}}));
     for (auto& p : procs) p->wait();
   }
   close(stop[1]);
