@@ -114,6 +114,11 @@ std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo) {
   return v2;
 }
 
+void read_v2_controllers(std::vector<Hierarchy>* all) {
+  for (auto& h : *all)
+    if (h.v2) h.controllers = words(read_text(h.mount + "/cgroup.controllers"), ' ');
+}
+
 bool check(const Options& o, const std::string& mountinfo, CgroupPlan* plan, std::string* err) {
   if (!o.has_cgroup) {
     if (!o.cgroup_set.empty())
@@ -123,9 +128,7 @@ bool check(const Options& o, const std::string& mountinfo, CgroupPlan* plan, std
   const std::string& spec = o.cgroup;
   plan->spec = spec;
   std::vector<Hierarchy> all = parse_mountinfo(mountinfo);
-  if (!o.cgroup_set.empty())
-    for (auto& h : all)
-      if (h.v2) h.controllers = words(read_text(h.mount + "/cgroup.controllers"), ' ');
+  if (!o.cgroup_set.empty()) read_v2_controllers(&all);
   if (spec.empty()) return *err = "--cgroup: empty path", false;
   for (const auto& part : words(spec, '/'))
     if (part == ".." || part == ".")

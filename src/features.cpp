@@ -1,6 +1,5 @@
 #include "boxjail/features.h"
 
-#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -18,8 +17,8 @@
 #include "boxjail/cgroup.h"
 #include "boxjail/landlock.h"
 #include "boxjail/plan.h"
+#include "boxjail/seccomp.h"
 #include "boxjail/sysfacts.h"
-#include "boxjail/unique_fd.h"
 #include "boxjail/version.h"
 
 namespace boxjail {
@@ -30,6 +29,8 @@ struct Probe {
   bool yes = false;
   int err = 0;
 };
+
+using seccomp::errno_name;
 
 Probe probe_syscall(long rc) { return rc >= 0 ? Probe{true, 0} : Probe{false, errno}; }
 
@@ -79,22 +80,6 @@ const SeccompAction kSeccompActions[] = {
     {"user_notif", SECCOMP_RET_USER_NOTIF},     {"trace", SECCOMP_RET_TRACE},
     {"log", SECCOMP_RET_LOG},                   {"allow", SECCOMP_RET_ALLOW},
 };
-
-std::string errno_name(int e) {
-  const char* n = strerrorname_np(e);
-  return n ? n : std::to_string(e);
-}
-
-std::string read_text(const std::string& path) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  std::string s;
-  char buf[1024];
-  ssize_t n;
-  while (fd.valid() && (n = read(fd.get(), buf, sizeof buf)) > 0)
-    s.append(buf, static_cast<size_t>(n));
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -153,15 +138,9 @@ Report probe_all(SystemFacts& sys) {
   }
 
   r.hierarchies = cgroup::parse_mountinfo(sys.mountinfo());
+  cgroup::read_v2_controllers(&r.hierarchies);
   bool v1 = false, v2 = false;
-  for (auto& h : r.hierarchies) {
-    if (h.v2) {
-      v2 = true;
-      h.controllers = split(read_text(h.mount + "/cgroup.controllers"), ' ');
-    } else {
-      v1 = true;
-    }
-  }
+  for (const auto& h : r.hierarchies) (h.v2 ? v2 : v1) = true;
   r.cgroup_layout = v1 && v2 ? "hybrid" : v2 ? "v2" : v1 ? "v1" : "none";
 
   r.cap_sys_resource = sys.has_cap_sys_resource();
@@ -185,7 +164,8 @@ std::string limit_text(rlim_t v) {
 
 std::string text(const Report& r) {
   std::vector<std::pair<std::string, std::string>> rows;
-  rows.push_back({"version", version_text().substr(8, version_text().find('\n') - 8)});
+  const std::string version = version_text();  // "boxjail 0.1.0 (git ...)\n..."
+  rows.push_back({"version", version.substr(8, version.find('\n') - 8)});
   rows.push_back({"kernel", r.kernel});
   rows.push_back({"close_range", probe_text(r.close_range) +
                                      (r.close_range.yes ? ", CLOSE_RANGE_CLOEXEC " +

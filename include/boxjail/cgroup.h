@@ -40,6 +40,9 @@ struct Hierarchy {
 /// /proc/self/mountinfo), v2 first.
 std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo);
 
+/// Fills in each v2 hierarchy's controllers from its cgroup.controllers.
+void read_v2_controllers(std::vector<Hierarchy>* all);
+
 struct Setting {
   std::string spec;   // FILE=VALUE as given
   std::string file;
