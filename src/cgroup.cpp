@@ -1,17 +1,25 @@
 #include "boxjail/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "boxjail/cli.h"
+#include "boxjail/log.h"
 #include "boxjail/plan.h"
 
 namespace boxjail::cgroup {
@@ -84,6 +92,170 @@ bool parse_bytes(const std::string& s, uint64_t* out) {
   if (shift && v > (UINT64_MAX >> shift)) return false;
   *out = v << shift;
   return true;
+}
+
+// ---- The clean-up after PROGRAM: who is in the cgroup, and who started it.
+//
+// A PROGRAM that can write its cgroup's cgroup.procs (uid 0 owns it, no
+// capability needed) can move any process it can name into it. Ending every
+// member would make boxjail kill that process for it, so only PROGRAM's
+// descendants are ended: those whose chain of parents reaches the
+// supervisor, a child subreaper with --cgroup, so that every orphan of
+// PROGRAM's is re-parented to it and not to init.
+
+// Reads `path` whole; false with `*err` set when it cannot.
+bool read_all(const std::string& path, std::string* out, int* err) {
+  out->clear();
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return *err = errno, false;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n == 0) return true;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return *err = errno, false;
+    }
+    out->append(buf, static_cast<size_t>(n));
+  }
+}
+
+// The parent of `pid` (field 4 of /proc/PID/stat: the real parent, not a
+// tracer), or -1 with `*err` set.
+pid_t parent_of(pid_t pid, int* err) {
+  std::string stat;
+  if (!read_all("/proc/" + std::to_string(pid) + "/stat", &stat, err)) return -1;
+  const size_t close = stat.rfind(')');
+  char state = 0;
+  long ppid = -1;
+  if (close == std::string::npos || sscanf(stat.c_str() + close + 1, " %c %ld", &state, &ppid) != 2)
+    return *err = EINVAL, -1;
+  return static_cast<pid_t>(ppid);
+}
+
+std::string comm_of(pid_t pid) {
+  std::string c = read_text("/proc/" + std::to_string(pid) + "/comm");
+  while (!c.empty() && c.back() == '\n') c.pop_back();
+  return c.empty() ? "?" : c;
+}
+
+enum class Origin { kDescendant, kOutsider, kUnknown, kGone };
+
+// Which members were started (through any number of forks) by `self`,
+// remembered for one round of the clean-up.
+class Lineage {
+ public:
+  explicit Lineage(pid_t self) : self_(self) {}
+  /// `*err`: why it is kUnknown (or kGone).
+  Origin of(pid_t pid, int* err) {
+    if (pid <= 0 || pid == self_) return Origin::kOutsider;  // not in our pid namespace; us
+    // An ancestor that ends while we walk re-parents what is below it (to
+    // us, for a descendant): the walk starts again.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      std::vector<pid_t> path;
+      pid_t p = pid;
+      bool descends = false, known = false;
+      while (!known && path.size() < 65536) {
+        path.push_back(p);
+        const pid_t parent = parent_of(p, err);
+        if (parent < 0) break;
+        if (parent == self_) {
+          descends = known = true;
+        } else if (parent <= 0) {
+          known = true;  // init, or a parent outside our pid namespace
+        } else if (auto at = memo_.find(parent); at != memo_.end()) {
+          descends = at->second;
+          known = true;
+        } else {
+          p = parent;
+        }
+      }
+      if (known) {
+        for (pid_t q : path) memo_[q] = descends;
+        return descends ? Origin::kDescendant : Origin::kOutsider;
+      }
+      if (path.size() == 1) return *err == ENOENT || *err == ESRCH ? Origin::kGone : Origin::kUnknown;
+      if (path.size() >= 65536) return *err = ELOOP, Origin::kUnknown;
+    }
+    return Origin::kUnknown;
+  }
+
+ private:
+  pid_t self_;
+  std::unordered_map<pid_t, bool> memo_;
+};
+
+struct Member {
+  pid_t pid;
+  std::string dir;  // the cgroup it is in
+};
+
+// Every process in cgroup `dir` and in the cgroups below it (PROGRAM may
+// have made some, and cgroup.kill ends those too), and those cgroups,
+// parents first. False when some part could not be read: then the members
+// are not all known.
+bool scan(const std::string& dir, std::vector<Member>* members, std::vector<std::string>* below,
+          std::set<pid_t>* seen) {
+  bool complete = true;
+  std::string procs;
+  int err = 0;
+  if (read_all(dir + "/cgroup.procs", &procs, &err)) {
+    for (const auto& w : words(procs, '\n')) {
+      char* end = nullptr;
+      const long pid = strtol(w.c_str(), &end, 10);
+      if (*end || !seen->insert(static_cast<pid_t>(pid)).second) continue;
+      members->push_back({static_cast<pid_t>(pid), dir});
+    }
+  } else if (err != ENOENT) {
+    complete = false;  // a threaded cgroup's (EOPNOTSUPP), or worse
+  }
+  DIR* d = opendir(dir.c_str());
+  if (!d) return errno == ENOENT && complete;
+  std::vector<std::string> subs;
+  while (dirent* e = readdir(d))
+    if (e->d_type == DT_DIR && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      subs.push_back(dir + "/" + e->d_name);
+  closedir(d);
+  for (const auto& sub : subs) {
+    below->push_back(sub);
+    complete &= scan(sub, members, below, seen);
+  }
+  return complete;
+}
+
+long pidfd_open(pid_t pid) { return syscall(SYS_pidfd_open, pid, 0); }
+long pidfd_kill(int pidfd) { return syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0); }
+
+// Waits up to `ms` for the processes behind `pidfds` to end (a pidfd polls
+// readable once its process has exited).
+void wait_exits(std::vector<UniqueFd>* pidfds, int ms) {
+  timespec start{}, now{};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  std::vector<pollfd> pfds;
+  for (const auto& fd : *pidfds) pfds.push_back({fd.get(), POLLIN, 0});
+  while (!pfds.empty()) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (spent >= ms || poll(pfds.data(), pfds.size(), static_cast<int>(ms - spent)) == 0) break;
+    pfds.erase(std::remove_if(pfds.begin(), pfds.end(),
+                              [](const pollfd& p) { return p.revents != 0; }),
+               pfds.end());
+  }
+  pidfds->clear();
+}
+
+bool at_or_above(const std::string& dir, const std::string& inner) {
+  return inner == dir || (inner.size() > dir.size() && inner.compare(0, dir.size(), dir) == 0 &&
+                          inner[dir.size()] == '/');
+}
+
+// rmdir, retried for a moment: an emptied cgroup can take one to be
+// removable.
+void remove_dir(const std::string& dir) {
+  for (int i = 0; i < 100 && rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) {
+    timespec ts{0, 10 * 1000000};
+    nanosleep(&ts, nullptr);
+  }
 }
 
 }  // namespace
@@ -382,23 +554,128 @@ Usage CgroupRuntime::finish(bool want_usage) {
     }
     u.peak_pids = std::max(u.peak_pids, number(p.dir + "/pids.peak"));
   }
-  // End what PROGRAM left in cgroups we created: cgroup.kill on v2, else
-  // SIGKILL to every member until none is left.
-  for (const Place& p : plan_->places) {
-    if (!has(created_, p.dir)) continue;
-    int e = 0;
-    if (p.hierarchy.v2) write_text(p.dir + "/cgroup.kill", "1", &e);
-    for (int round = 0; round < 200; ++round) {
-      std::vector<std::string> pids = words(read_text(p.dir + "/cgroup.procs"), '\n');
-      if (pids.empty()) break;
-      for (const auto& pid : pids) kill(static_cast<pid_t>(std::stol(pid)), SIGKILL);
-      timespec ts{0, 10 * 1000000};
-      nanosleep(&ts, nullptr);
-    }
-  }
+  for (const Place& p : plan_->places)
+    if (has(created_, p.dir)) end_descendants(p);
   release_fds();
   remove_created();
   return u;
+}
+
+void CgroupRuntime::end_descendants(const Place& p) {
+  const pid_t self = getpid();
+  const bool proc = access("/proc/self/stat", R_OK) == 0;
+  bool use_pidfds = true;
+  std::vector<Member> members, left;
+  std::vector<std::string> below;
+  std::vector<int> left_errs;
+  timespec start{}, now{};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (int round = 0;; ++round) {
+    members.clear();
+    below.clear();
+    left.clear();
+    left_errs.clear();
+    std::set<pid_t> seen;
+    const bool complete = scan(p.dir, &members, &below, &seen);
+    if (!members.empty() && !proc) {
+      log::warn("--cgroup " + plan_->spec + ": /proc cannot be read, so boxjail cannot tell " +
+                "PROGRAM's processes from others in " + p.dir + ": none was killed, and the " +
+                "cgroup stays");
+      busy_.push_back(p.dir);
+      return;
+    }
+    Lineage lineage(self);
+    std::vector<UniqueFd> pidfds;  // of the descendants
+    std::vector<pid_t> plain;      // descendants without a pidfd
+    for (const Member& m : members) {
+      // The pidfd first, then the check: if the process behind it is still
+      // there when it is signalled, its pid was not reused in between, so
+      // the check was about that very process.
+      UniqueFd pidfd;
+      if (use_pidfds) {
+        long fd = pidfd_open(m.pid);
+        if (fd >= 0) {
+          pidfd.reset(static_cast<int>(fd));
+        } else if (errno == ESRCH) {
+          continue;  // gone already
+        } else if (errno == ENOSYS || errno == EPERM) {
+          use_pidfds = false;  // before Linux 5.3, or filtered: kill() by pid
+          log::debug(std::string("pidfd_open: ") + std::strerror(errno) + "; using kill()");
+        }
+      }
+      int err = 0;
+      switch (lineage.of(m.pid, &err)) {
+        case Origin::kGone:
+          break;
+        case Origin::kDescendant:
+          if (pidfd.valid())
+            pidfds.push_back(std::move(pidfd));
+          else
+            plain.push_back(m.pid);
+          break;
+        case Origin::kOutsider:
+          left.push_back(m);
+          left_errs.push_back(0);
+          break;
+        case Origin::kUnknown:
+          left.push_back(m);
+          left_errs.push_back(err ? err : EIO);
+          break;
+      }
+    }
+    if (pidfds.empty() && plain.empty()) break;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const long spent_ms =
+        (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (round >= 200 || spent_ms >= 2000) {  // bounded as before
+      log::warn("--cgroup " + plan_->spec + ": " + std::to_string(pidfds.size() + plain.size()) +
+                " processes PROGRAM started are still in " + p.dir + " after " +
+                std::to_string(spent_ms) + " ms of SIGKILL");
+      break;
+    }
+    // After the first round's kills, a v2 cgroup whose every member is
+    // PROGRAM's is ended whole: cgroup.kill also catches what forks in the
+    // meantime. Not in the first round: a descendant still running then
+    // could move an outside process in between our read and the write.
+    int e = 0;
+    if (round > 0 && p.hierarchy.v2 && complete && left.empty())
+      write_text(p.dir + "/cgroup.kill", "1", &e);
+    for (auto it = pidfds.begin(); it != pidfds.end();)
+      it = pidfd_kill(it->get()) == 0 ? it + 1 : pidfds.erase(it);
+    for (pid_t pid : plain) kill(pid, SIGKILL);
+    if (plain.empty()) {
+      wait_exits(&pidfds, 50);
+    } else {
+      timespec ts{0, 10 * 1000000};
+      nanosleep(&ts, nullptr);
+    }
+    // The supervisor adopted them: reap them.
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  }
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  for (size_t i = 0; i < left.size(); ++i) {
+    const Member& m = left[i];
+    const std::string who = "pid " + std::to_string(m.pid) + " (" + comm_of(m.pid) + ") in " + m.dir;
+    const std::string stays = "; the cgroup stays (a cgroup with a process in it cannot be removed)";
+    if (m.pid == self)
+      log::warn("--cgroup " + plan_->spec + ": " + who + " is boxjail's supervisor, moved in " +
+                "after PROGRAM started" + stays);
+    else if (left_errs[i])
+      log::warn("--cgroup " + plan_->spec + ": " + who + ": cannot tell whether PROGRAM started " +
+                "it (/proc/" + std::to_string(m.pid) + "/stat: " + std::strerror(left_errs[i]) +
+                "), so it was not killed" + stays);
+    else
+      log::warn("--cgroup " + plan_->spec + ": " + who + " was not started by PROGRAM (it was " +
+                "moved in from outside) and was not killed" + stays);
+    busy_.push_back(m.dir);
+  }
+  // The cgroups PROGRAM made below ours: deepest first, as ours.
+  for (auto it = below.rbegin(); it != below.rend(); ++it)
+    if (!std::any_of(busy_.begin(), busy_.end(),
+                     [&](const std::string& b) { return at_or_above(*it, b); }))
+      remove_dir(*it);
 }
 
 void CgroupRuntime::leave_and_remove() {
@@ -412,14 +689,14 @@ void CgroupRuntime::leave_and_remove() {
 }
 
 void CgroupRuntime::remove_created() {
-  // Deepest first; an emptied cgroup can take a moment to be removable.
-  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-    for (int i = 0; i < 100 && rmdir(it->c_str()) != 0 && errno == EBUSY; ++i) {
-      timespec ts{0, 10 * 1000000};
-      nanosleep(&ts, nullptr);
-    }
-  }
+  // Deepest first. A cgroup that still holds a process boxjail left alone
+  // (and every cgroup above it) cannot go: not tried, not waited for.
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it)
+    if (!std::any_of(busy_.begin(), busy_.end(),
+                     [&](const std::string& b) { return at_or_above(*it, b); }))
+      remove_dir(*it);
   created_.clear();
+  busy_.clear();
 }
 
 }  // namespace boxjail::cgroup

@@ -149,8 +149,17 @@ int step_identity(const ChildSpec& s, int32_t* detail) noexcept {
   return apply_identity(*s.identity, detail);
 }
 
-int step_seccomp(const ChildSpec& s, int32_t*) noexcept {
-  return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, s.seccomp) != 0 ? errno : 0;
+int step_seccomp(const ChildSpec& s, int32_t* detail) noexcept {
+  // The kernel runs both and keeps the stricter answer.
+  if (s.seccomp_jail && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, s.seccomp_jail) != 0) {
+    *detail = 0;
+    return errno;
+  }
+  if (s.seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, s.seccomp) != 0) {
+    *detail = 1;
+    return errno;
+  }
+  return 0;
 }
 
 int step_chdir(const ChildSpec& s, int32_t*) noexcept {
@@ -214,17 +223,22 @@ size_t build_step_list(const ChildSpec& s, ChildStep (&out)[kMaxSteps]) {
   if (s.n_rlimits > static_cast<size_t>(s.nofile_first >= 0 ? 1 : 0))
     out[n++] = {Step::kRlimits, step_rlimits};
   if (s.cpus || s.set_nice || s.oom_score_adj) out[n++] = {Step::kSched, step_sched};
+  const bool seccomp = s.seccomp || s.seccomp_jail;
+  if (s.restrict_early) {
+    if (s.landlock_fd >= 0) out[n++] = {Step::kLandlock, step_landlock};
+    if (seccomp) out[n++] = {Step::kSeccomp, step_seccomp};
+  }
   if (s.identity) {
     out[n++] = {Step::kIdentity, step_identity};
     if (s.die_signal && s.identity->set_ids) out[n++] = {Step::kParentDeath, step_parent_death};
   }
   if (s.chdir) out[n++] = {Step::kChdir, step_chdir};
   if (s.no_new_privs) out[n++] = {Step::kNoNewPrivs, step_no_new_privs};
-  if (s.landlock_fd >= 0) out[n++] = {Step::kLandlock, step_landlock};
+  if (s.landlock_fd >= 0 && !s.restrict_early) out[n++] = {Step::kLandlock, step_landlock};
   if (s.listen_pid) out[n++] = {Step::kEnviron, step_environ};
   if (s.sigmask || s.sigchld) out[n++] = {Step::kSignals, step_signals};
   if (s.report) out[n++] = {Step::kReport, step_report};
-  if (s.seccomp) out[n++] = {Step::kSeccomp, step_seccomp};
+  if (seccomp && !s.restrict_early) out[n++] = {Step::kSeccomp, step_seccomp};
   out[n++] = {Step::kExec, step_exec};
   return n;
 }

@@ -97,10 +97,15 @@ const Flag kFlags[] = {
     {"--net-connect", "PORT[-PORT]", "Landlock: PROGRAM may connect to these TCP ports",
      Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.net_connect); }},
-    {"--net-deny", nullptr, "Landlock: no TCP bind or connect at all", Complete::kNone,
+    {"--net-deny", nullptr, "No network: no socket but unix and netlink (seccomp), no TCP (Landlock)",
+     Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.net_deny); }},
-    {"--scope", "unix|signal",
-     "Landlock: no abstract unix sockets, or no signals, beyond the sandbox", Complete::kScope,
+    {"--net-allow-udp", nullptr,
+     "With --net-bind/--net-connect: allow UDP sockets too (no port rules for UDP)", Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.net_allow_udp); }},
+    {"--scope", "unix|signal|none",
+     "Landlock: no abstract unix sockets, or no signals, beyond the sandbox (default: both)",
+     Complete::kScope,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.scopes); }},
     {"--landlock", "MODE",
      "require (default): refuse what the kernel cannot enforce; best-effort: drop it, with a "
@@ -126,8 +131,15 @@ const Flag kFlags[] = {
     {"--seccomp-bpf", "FILE", "seccomp: load a ready classic-BPF program from FILE",
      Complete::kFile,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_bpf); }},
+    {"--seccomp-keep-io-uring", nullptr,
+     "Keep io_uring under a deny list (its operations bypass seccomp)", Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.seccomp_keep_io_uring); }},
     {"--no-new-privs", nullptr, "Set PR_SET_NO_NEW_PRIVS for PROGRAM", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.no_new_privs); }},
+    {"--allow-new-privs", nullptr,
+     "Let PROGRAM gain privileges through set-user-ID files after --user (no no_new_privs)",
+     Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.allow_new_privs); }},
     {"-u,--user", "USER[:GROUP]", "Run PROGRAM as USER (name or number), with USER's groups",
      Complete::kUser,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.user); }},
@@ -139,6 +151,10 @@ const Flag kFlags[] = {
     {"--cap-keep", "CAP,...",
      "Keep capabilities across --user's uid change, as ambient capabilities", Complete::kCapability,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cap_keep); }},
+    {"--cap-keep-root-equivalent", nullptr,
+     "Let --cap-keep keep a capability that amounts to root (sys_admin, dac_override, ...)",
+     Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.cap_keep_root_equivalent); }},
     {"--reap", nullptr,
      "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends",
      Complete::kNone,
@@ -291,6 +307,11 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   } catch (const CLI::CallForVersion& e) {
     res.kind = CliResult::kExit;
     res.out = std::string(e.what()) + "\n";
+    return res;
+  } catch (const config::PolicyFileError& e) {
+    res.kind = CliResult::kExit;
+    res.exit_code = 125;
+    res.err = e.line;  // "--config FILE: writable by others (...)"
     return res;
   } catch (const CLI::ConfigError& e) {
     res.kind = CliResult::kExit;

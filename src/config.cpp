@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "boxjail/cli.h"
+#include "boxjail/policyfile.h"
 
 namespace boxjail::config {
 namespace {
@@ -100,7 +101,20 @@ std::string join_arrays(std::istream& in) {
   return out;
 }
 
-std::vector<CLI::ConfigItem> TomlReader::from_config(std::istream& in) const {
+std::vector<CLI::ConfigItem> TomlReader::from_config(std::istream&) const {
+  // CLI11 opened the file by name, following symbolic links and with no
+  // check of who could write it: that stream is left unread, and the file
+  // is read again, checked, from the name.
+  const CLI::Option* config = app != nullptr ? app->get_config_ptr() : nullptr;
+  if (config == nullptr || files_read_ >= config->results().size())
+    throw CLI::ConfigError("internal error: the config file to read is unknown");
+  const std::string& file = config->results()[config->results().size() - 1 - files_read_++];
+  std::string text, err;
+  if (!read_policy_file("--config", file, &text, &err)) {
+    const std::string prefix = "--config " + file + ": ";
+    throw PolicyFileError(err.rfind(prefix, 0) == 0 ? err.substr(prefix.size()) : err, err);
+  }
+  std::istringstream in(text);
   std::istringstream joined(join_arrays(in));
   std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(joined);
   std::vector<CLI::ConfigItem> out;

@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <pwd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -77,10 +78,11 @@ std::vector<DbGroup> all_groups() {
 }
 
 // A group name or number → gid, with its name when there is one.
-bool resolve_group(const std::string& g, gid_t* gid, std::string* name) {
+bool resolve_group(const std::vector<DbGroup>& db, const std::string& g, gid_t* gid,
+                   std::string* name) {
   uint32_t n = 0;
   const bool number = parse_id(g, &n);
-  for (const auto& grp : all_groups()) {
+  for (const auto& grp : db) {
     if (number ? grp.gid == n : grp.name == g) {
       *gid = grp.gid;
       *name = grp.name;
@@ -175,7 +177,32 @@ void json_caps(std::string* j, uint64_t mask, int last_cap) {
   *j += ']';
 }
 
+const RootCap kRootCaps[] = {
+    {CAP_SYS_ADMIN, "mount, namespaces, BPF, most of the kernel's administration"},
+    {CAP_SYS_MODULE, "loading kernel modules: any code in the kernel"},
+    {CAP_SYS_RAWIO, "raw I/O ports and /dev/mem: the machine's memory"},
+    {CAP_SYS_PTRACE, "ptrace and /proc/PID/mem of every process, the supervisor's too"},
+    {CAP_SETFCAP, "file capabilities: any capability for an executable it writes"},
+    {CAP_SETUID, "any uid, root's included"},
+    {CAP_SETGID, "any gid, and any supplementary groups"},
+    {CAP_SETPCAP, "the bounding set and the securebits"},
+    {CAP_DAC_OVERRIDE, "reading and writing every file whatever its mode"},
+    {CAP_DAC_READ_SEARCH, "reading every file, and open_by_handle_at around every path rule"},
+    {CAP_FOWNER, "chmod and xattrs of every file, as its owner"},
+    {CAP_CHOWN, "giving any file to any owner"},
+    {CAP_MKNOD, "device nodes: the disks and memory beneath every file rule"},
+    {CAP_BPF, "BPF programs and maps: kernel memory"},
+    {CAP_SYS_BOOT, "rebooting and kexec: another kernel"},
+    {CAP_MAC_ADMIN, "changing the LSM policy"},
+    {CAP_MAC_OVERRIDE, "bypassing the LSM policy"},
+};
+
 }  // namespace
+
+const RootCap* root_equivalent_caps(size_t* n) {
+  *n = sizeof kRootCaps / sizeof kRootCaps[0];
+  return kRootCaps;
+}
 
 std::string cap_name(int cap) {
   char* n = cap_to_name(static_cast<cap_value_t>(cap));
@@ -184,13 +211,28 @@ std::string cap_name(int cap) {
   return s;
 }
 
-bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::string* err) {
+bool check_identity(const Options& o, SystemFacts&, bool confined, IdentityPlan* plan,
+                    std::string* err) {
   ChildIdentity& c = plan->child;
-  // Read only when a capability is named: most launches name none.
-  if (!o.cap_drop.empty() || !o.cap_keep.empty()) c.last_cap = last_cap_of_kernel();
+  // Read only when capabilities matter: a launch that only prepares a
+  // process names none.
+  if (confined) c.last_cap = last_cap_of_kernel();
+  if (o.allow_new_privs) {
+    if (o.no_new_privs)
+      return *err = "--allow-new-privs cannot be combined with --no-new-privs", false;
+    if (!o.has_user)
+      return *err = "--allow-new-privs needs --user (it undoes the no_new_privs --user implies)",
+             false;
+    plan->allow_new_privs = true;
+  }
   if (o.no_new_privs) {
     plan->no_new_privs = true;
     plan->no_new_privs_why = "--no-new-privs";
+  } else if (o.has_user && !o.allow_new_privs) {
+    // A set-user-ID-root file, or one with file capabilities, would undo
+    // the uid change at PROGRAM's first exec.
+    plan->no_new_privs = true;
+    plan->no_new_privs_why = "implied by --user (--allow-new-privs opts out)";
   }
   const std::string cap_drop = join(o.cap_drop), cap_keep = join(o.cap_keep);
   if (o.has_groups && !o.has_user)
@@ -204,6 +246,8 @@ bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::str
     std::string g = colon == std::string::npos ? "" : spec.substr(colon + 1);
     if (u.empty() || (colon != std::string::npos && g.empty()))
       return *err = "--user '" + spec + "': expected USER or USER:GROUP", false;
+    // /etc/group, read once for every lookup below.
+    const std::vector<DbGroup> db = all_groups();
     DbUser pw;
     uint32_t n = 0;
     bool by_name = false;
@@ -224,12 +268,12 @@ bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::str
       plan->user = pw.name;
       by_name = true;
     }
-    if (!g.empty() && !resolve_group(g, &c.gid, &plan->group))
+    if (!g.empty() && !resolve_group(db, g, &c.gid, &plan->group))
       return *err = "--user " + spec + ": no group '" + g + "' in /etc/group", false;
     if (g.empty()) {
       std::string gname;
       gid_t ignored = 0;
-      if (resolve_group(std::to_string(c.gid), &ignored, &gname)) plan->group = gname;
+      if (resolve_group(db, std::to_string(c.gid), &ignored, &gname)) plan->group = gname;
     }
     if (o.has_groups) {
       size_t start = 0;
@@ -240,7 +284,7 @@ bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::str
         start = comma + 1;
         gid_t gid = 0;
         std::string name;
-        if (one.empty() || !resolve_group(one, &gid, &name))
+        if (one.empty() || !resolve_group(db, one, &gid, &name))
           return *err = "--groups " + o.groups + ": no group '" + one + "' in /etc/group", false;
         plan->groups.push_back(gid);
         plan->group_names.push_back(name);
@@ -250,10 +294,10 @@ bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::str
       // the primary group, then every group that lists the user.
       std::string primary;
       gid_t same = 0;
-      resolve_group(std::to_string(c.gid), &same, &primary);
+      resolve_group(db, std::to_string(c.gid), &same, &primary);
       plan->groups.push_back(c.gid);
       plan->group_names.push_back(primary);
-      for (const auto& grp : all_groups()) {
+      for (const auto& grp : db) {
         if (grp.gid == c.gid) continue;
         for (const auto& m : grp.members) {
           if (m != pw.name) continue;
@@ -271,6 +315,7 @@ bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::str
   }
   for (const auto& list : o.cap_drop)
     if (!parse_caps("--cap-drop", list, c.last_cap, &c.drop, err)) return false;
+  const uint64_t explicit_drop = c.drop;
   if (!o.cap_keep.empty()) {
     for (const auto& list : o.cap_keep)
       if (!parse_caps("--cap-keep", list, c.last_cap, &c.keep, err)) return false;
@@ -279,6 +324,12 @@ bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::str
     for (int cap : {CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_SYS_ADMIN})
       if ((c.keep >> cap) & 1 && c.uid != 0)
         return *err = "--cap-keep " + cap_name(cap) + " would let PROGRAM become root again", false;
+    if (!o.cap_keep_root_equivalent)
+      for (const RootCap& rc : kRootCaps)
+        if ((c.keep >> rc.cap) & 1)
+          return *err = "--cap-keep " + cap_name(rc.cap) + " amounts to root (" + rc.gives +
+                        "); add --cap-keep-root-equivalent to keep it knowingly",
+                 false;
     uint64_t missing = c.keep & ~capget_set(1);
     for (int cap = 0; cap <= c.last_cap; ++cap)
       if ((missing >> cap) & 1)
@@ -286,9 +337,25 @@ bool check_identity(const Options& o, SystemFacts&, IdentityPlan* plan, std::str
                       " to keep",
                false;
   }
+  if (o.cap_keep_root_equivalent && o.cap_keep.empty())
+    return *err = "--cap-keep-root-equivalent needs --cap-keep", false;
+  plan->explicit_root = c.set_ids && c.uid == 0;
+  if (confined) {
+    // A confined PROGRAM holds no capability but those kept, as root too.
+    const uint64_t all = c.last_cap >= 63 ? ~0ull : (1ull << (c.last_cap + 1)) - 1;
+    c.drop |= all & ~c.keep;
+    plan->caps_why = c.keep ? "confined: every capability but --cap-keep's is dropped"
+                            : "confined: every capability is dropped";
+    // With --allow-new-privs a set-user-ID file may gain what the bounding
+    // set allows: only --cap-drop's capabilities leave it.
+    if (o.allow_new_privs) c.bounding_keep = all & ~explicit_drop;
+    if (!o.allow_new_privs && has_cap(CAP_SETPCAP))
+      c.securebits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+  }
   if (c.drop) {
     c.drop_bounding = has_cap(CAP_SETPCAP);
-    if (!c.drop_bounding && !plan->no_new_privs) {
+    if (!c.drop_bounding && !plan->no_new_privs && !o.allow_new_privs) {
       // Without CAP_SETPCAP the bounding set cannot shrink; no_new_privs
       // shuts the other way back in (set-user-ID and file capabilities).
       plan->no_new_privs = true;
@@ -326,11 +393,25 @@ std::string identity_json(const IdentityPlan& plan) {
   // set; any other uid gets only the ambient set.
   const uid_t uid = c.set_ids ? c.uid : geteuid();
   uint64_t bounding = bounding_set(last);
-  if (c.drop_bounding) bounding &= ~c.drop;
+  if (c.drop_bounding) bounding &= ~(c.drop & ~c.bounding_keep);
   uint64_t ambient = c.set_ids ? c.keep : ambient_set(last) & ~c.drop;
   uint64_t inheritable = c.keep ? c.keep : capget_set(2) & ~c.drop;
-  uint64_t permitted = uid == 0 ? ((bounding | inheritable) & ~c.drop) : ambient;
-  j += "\"capabilities\":{\"bounding\":";
+  // SECBIT_NOROOT: uid 0 gains nothing at exec either.
+  const bool noroot = c.securebits >= 0 && (c.securebits & SECBIT_NOROOT);
+  uint64_t permitted = uid == 0 && !noroot ? ((bounding | inheritable) & ~c.drop) : ambient;
+  if (!plan.caps_why.empty()) {
+    j += "\"why\":";
+    json_escape(&j, plan.caps_why);
+    j += ',';
+  }
+  j += "\"securebits\":";
+  if (c.securebits >= 0) {
+    j += "[\"noroot\",\"noroot_locked\",\"no_setuid_fixup\",\"no_setuid_fixup_locked\","
+         "\"keep_caps_locked\"]";
+  } else {
+    j += "null";
+  }
+  j += ",\"capabilities\":{\"bounding\":";
   json_caps(&j, bounding, last);
   j += ",\"permitted\":";
   json_caps(&j, permitted, last);
@@ -347,12 +428,19 @@ std::string identity_json(const IdentityPlan& plan) {
 int apply_identity(const ChildIdentity& id, int32_t* detail) noexcept {
   if (id.drop_bounding) {
     for (int cap = 0; cap <= id.last_cap; ++cap) {
-      if (!((id.drop >> cap) & 1)) continue;
+      if (!((id.drop >> cap) & 1) || ((id.bounding_keep >> cap) & 1)) continue;
       if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
         *detail = kIdBounding;
         return errno;
       }
     }
+  }
+  // With NO_SETUID_FIXUP the uid change keeps the capabilities, which
+  // the capability sets below then drop: no PR_SET_KEEPCAPS (locked off).
+  if (id.securebits >= 0 &&
+      prctl(PR_SET_SECUREBITS, static_cast<unsigned long>(id.securebits), 0, 0, 0) != 0) {
+    *detail = kIdSecurebits;
+    return errno;
   }
   if (id.set_ids) {
     if (setgroups(id.n_groups, id.groups) != 0) {
@@ -363,18 +451,13 @@ int apply_identity(const ChildIdentity& id, int32_t* detail) noexcept {
       *detail = kIdGid;
       return errno;
     }
-    if (id.keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+    if (id.keep && id.securebits < 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
       *detail = kIdKeepCaps;
       return errno;
     }
     if (setresuid(id.uid, id.uid, id.uid) != 0) {
       *detail = kIdUid;
       return errno;
-    }
-    // The way back must be shut, or PROGRAM does not run.
-    if ((id.uid != 0 && setresuid(0, 0, 0) == 0) || (id.gid != 0 && setresgid(0, 0, 0) == 0)) {
-      *detail = kIdRegainedRoot;
-      return EPERM;
     }
   }
   if (id.drop || id.keep) {
@@ -410,6 +493,12 @@ int apply_identity(const ChildIdentity& id, int32_t* detail) noexcept {
         return errno;
       }
     }
+  }
+  // The way back must be shut, or PROGRAM does not run.
+  if (id.set_ids &&
+      ((id.uid != 0 && setresuid(0, 0, 0) == 0) || (id.gid != 0 && setresgid(0, 0, 0) == 0))) {
+    *detail = kIdRegainedRoot;
+    return EPERM;
   }
   return 0;
 }

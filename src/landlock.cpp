@@ -119,8 +119,8 @@ std::string fs_names(uint64_t mask) { return names(mask, kFsNames); }
 std::string net_names(uint64_t mask) { return names(mask, kNetNames); }
 std::string scope_names(uint64_t mask) { return names(mask, kScopeNames); }
 
-bool check(const Options& o, SystemFacts& sys, const std::string& program, char* const* envp,
-           int abi_cap, LandlockPlan* plan, std::string* err) {
+bool check(const Options& o, SystemFacts& sys, bool confined, const std::string& program,
+           char* const* envp, int abi_cap, LandlockPlan* plan, std::string* err) {
   if (o.has_landlock_mode) {
     if (o.landlock_mode == "require") {
       plan->mode = Mode::kRequire;
@@ -135,7 +135,7 @@ bool check(const Options& o, SystemFacts& sys, const std::string& program, char*
                   !o.fs_rwx.empty() || o.fs_exec_deps;
   const bool net = !o.net_bind.empty() || !o.net_connect.empty() || o.net_deny;
   plan->requested = fs || net || !o.scopes.empty() || o.landlock_log;
-  if (!plan->requested) return true;
+  if (!plan->requested && !confined) return true;
   const bool require = plan->mode == Mode::kRequire;
   // The first flag given, to name in messages about Landlock as a whole.
   const char* first = fs ? (!o.fs_ro.empty()    ? "--fs-ro"
@@ -167,7 +167,10 @@ bool check(const Options& o, SystemFacts& sys, const std::string& program, char*
       plan->port_specs.push_back(std::string(flag) + " " + spec);
     }
   }
-  uint64_t scoped = 0;
+  // A confined PROGRAM is scoped to its own domain unless --scope says
+  // otherwise ("none" for nothing).
+  uint64_t scoped = o.scopes.empty() ? kScopeAbstractUnix | kScopeSignal : 0;
+  bool scope_none = false;
   for (const auto& spec : o.scopes) {
     size_t start = 0;
     do {
@@ -177,13 +180,18 @@ bool check(const Options& o, SystemFacts& sys, const std::string& program, char*
         scoped |= kScopeAbstractUnix;
       } else if (word == "signal") {
         scoped |= kScopeSignal;
+      } else if (word == "none") {
+        scope_none = true;
       } else {
-        *err = "--scope " + spec + ": unknown scope '" + word + "' (use unix or signal)";
+        *err = "--scope " + spec + ": unknown scope '" + word + "' (use unix, signal or none)";
         return false;
       }
       start = c == std::string::npos ? spec.size() + 1 : c + 1;
     } while (start <= spec.size());
   }
+
+  if (scope_none && scoped)
+    return *err = "--scope none cannot be combined with --scope " + scope_names(scoped), false;
 
   // Paths: each must exist now; one rule per inode, with the union of the
   // rights asked for it; a non-directory gets only the file-level rights.
@@ -232,6 +240,7 @@ bool check(const Options& o, SystemFacts& sys, const std::string& program, char*
     if (abi == 0) plan->no_abi_reason = "simulated: BOXJAIL_LANDLOCK_ABI=0";
   }
   plan->abi = abi;
+  if (abi == 0 && !plan->requested) return true;  // no domain: dry-run says why
   if (abi == 0) {
     if (require)
       return *err = std::string(first) + ": Landlock is not available: " + plan->no_abi_reason +
@@ -265,7 +274,9 @@ bool check(const Options& o, SystemFacts& sys, const std::string& program, char*
     p.access &= avail;
   }
   if (!plan->paths.empty()) plan->handled_fs = avail;
-  if (net) {
+  // Without TCP rules --net-deny still holds: its socket rules are
+  // seccomp's (jail.h), and no TCP socket can be made.
+  if (net && !(abi < 4 && o.net_deny)) {
     std::string drop;
     if (abi < 4) {
       if (!short_of(std::string(o.net_deny ? "--net-deny" : !o.net_bind.empty() ? "--net-bind"
@@ -279,7 +290,9 @@ bool check(const Options& o, SystemFacts& sys, const std::string& program, char*
       for (const auto& [port, access] : ports) plan->ports.push_back({port, access});
     }
   }
-  if (scoped) {
+  if (scoped && o.scopes.empty() && abi < 6) {
+    scoped = 0;  // the default scopes, where the kernel has them
+  } else if (scoped) {
     std::string drop;
     if (abi < 6) {
       if (!short_of("--scope " + scope_names(scoped), 6, &drop)) return false;
@@ -296,6 +309,14 @@ bool check(const Options& o, SystemFacts& sys, const std::string& program, char*
     } else {
       plan->restrict_flags |= kLogNewExecOn;
     }
+  }
+  // Every confined box is a Landlock domain of its own, even with nothing
+  // else to restrict: Landlock then limits ptrace (and /proc/PID/mem,
+  // process_vm_*) to the domain. Creating block devices, which needs
+  // CAP_MKNOD that a confined PROGRAM does not have, is what it handles.
+  if (confined && !plan->handled_fs && !plan->handled_net && !plan->scoped) {
+    plan->handled_fs = kMakeBlock;
+    plan->domain_only = true;
   }
   plan->active = plan->handled_fs || plan->handled_net || plan->scoped;
   return true;
@@ -338,7 +359,12 @@ int create_ruleset(const LandlockPlan& plan, std::string* err) {
 }
 
 std::string to_json(const LandlockPlan& plan) {
-  std::string j = "{\"abi\":" + std::to_string(plan.abi) + ",\"mode\":";
+  std::string j = "{\"abi\":" + std::to_string(plan.abi) + ",\"domain\":";
+  json_escape(&j, !plan.active ? "none: " + (plan.no_abi_reason.empty() ? std::string("no Landlock")
+                                                                         : plan.no_abi_reason)
+                  : plan.domain_only ? "its own (no rule: ptrace stays inside it)"
+                                     : "its own");
+  j += ",\"mode\":";
   j += plan.mode == Mode::kRequire ? "\"require\"" : "\"best-effort\"";
   j += ",\"handled_fs\":";
   json_names(&j, fs_names(plan.handled_fs));

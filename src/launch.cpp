@@ -43,6 +43,7 @@ struct Runtime {
   struct sigaction orig_chld {};
   UniqueFd landlock;  // the ruleset, until the child restricts itself
   sock_fprog seccomp{};
+  sock_fprog seccomp_jail{};
   cgroup::CgroupRuntime cgroup;  // removes what it created unless kept
   std::vector<int> cgroup_procs;
   char oom_text[16] = {};
@@ -129,6 +130,7 @@ std::string describe_identity_failure(const LaunchPlan& plan, int32_t detail,
              "refusing to run PROGRAM";
     case kIdCapset: return "capabilities: capset: " + why;
     case kIdAmbient: return "capabilities: the ambient set: " + why;
+    case kIdSecurebits: return "capabilities: PR_SET_SECUREBITS: " + why;
   }
   return "identity: " + why;
 }
@@ -141,7 +143,8 @@ std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
       if (f.err == ENOENT && access(plan.path.c_str(), F_OK) == 0)
         msg += " (the file exists: is its interpreter or dynamic loader missing?)";
       // boxjail itself may execute it: then the refusal was the sandbox's.
-      if (f.err == EACCES && plan.landlock.handled_fs && access(plan.path.c_str(), X_OK) == 0)
+      if (f.err == EACCES && (plan.landlock.handled_fs & landlock::kExecute) &&
+          access(plan.path.c_str(), X_OK) == 0)
         msg += " by the Landlock rules (PROGRAM needs read+execute on itself, its interpreter "
                "and its libraries: --fs-exec-deps, or --fs-rx /usr)";
       return msg;
@@ -157,7 +160,8 @@ std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
     case Step::kIdentity:
       return describe_identity_failure(plan, f.detail, why);
     case Step::kSeccomp:
-      return "seccomp: loading the filter: " + why;
+      return std::string("seccomp: loading ") +
+             (f.detail == 0 ? "the jail's filter" : "the filter") + ": " + why;
     case Step::kChdir:
       return "--chdir " + plan.chdir + ": " + why;
     case Step::kCloseFds:
@@ -175,6 +179,11 @@ std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
 bool prepare_landlock(const LaunchPlan& plan, Runtime* rt) {
   for (const auto& d : plan.landlock.dropped)
     log::warn("--landlock=best-effort: " + d);
+  if (plan.jail.active && !plan.landlock.active)
+    log::info("no Landlock domain for PROGRAM: " +
+              (plan.landlock.no_abi_reason.empty() ? std::string("Landlock is not available")
+                                                   : plan.landlock.no_abi_reason) +
+              "; boxes of one uid can then reach each other: give each a uid of its own");
   if (!plan.landlock.active) return true;
   std::string err;
   rt->landlock.reset(landlock::create_ruleset(plan.landlock, &err));
@@ -264,6 +273,12 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
     rt->seccomp.filter = const_cast<sock_filter*>(plan.seccomp.program.data());
     s.seccomp = &rt->seccomp;
   }
+  if (plan.jail.active) {
+    rt->seccomp_jail.len = static_cast<unsigned short>(plan.jail.program.size());
+    rt->seccomp_jail.filter = const_cast<sock_filter*>(plan.jail.program.data());
+    s.seccomp_jail = &rt->seccomp_jail;
+  }
+  s.restrict_early = plan.restrict_early;
   if (plan.listen_pid_index >= 0) {
     // The child writes its own pid after the prefix.
     std::memcpy(rt->listen_pid, "LISTEN_PID=", 12);
@@ -461,6 +476,7 @@ void release_inherited(const LaunchPlan& plan, Runtime* rt, PidFile* pf) {
 }  // namespace
 
 int launch(const LaunchPlan& plan) {
+  for (const auto& w : plan.warnings) log::warn(w);
   Runtime rt;
   prepare(plan, &rt);
   if (!prepare_landlock(plan, &rt) || !prepare_cgroup(plan, &rt)) return 125;
@@ -486,9 +502,12 @@ int launch(const LaunchPlan& plan) {
 
   int tty_fd = -1;
   if (plan.mode == Mode::kSupervise) {
-    // Orphans are reparented to us (and reaped by supervise()).
-    if (plan.reap && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
-      log::error(std::string("--reap: PR_SET_CHILD_SUBREAPER: ") + std::strerror(errno));
+    // Orphans are reparented to us (and reaped by supervise()). With
+    // --cgroup, that is how the clean-up tells PROGRAM's processes from
+    // ones moved into its cgroup from outside (CgroupRuntime::finish).
+    if ((plan.reap || plan.cgroup.active) && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+      log::error(std::string(plan.reap ? "--reap" : "--cgroup") +
+                 ": PR_SET_CHILD_SUBREAPER: " + std::strerror(errno));
       return 125;
     }
     rt.spec.session = SessionKind::kProcessGroup;
@@ -514,6 +533,10 @@ int launch(const LaunchPlan& plan) {
       // blocked and is forwarded like any other.
       prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(plan.die_signal));
       if (getppid() != plan.parent_pid) kill(getpid(), plan.die_signal);
+      rt.spec.expected_ppid = getpid();
+    } else if (plan.pdeath_supervisor) {
+      // A confined PROGRAM does not outlive its supervisor, whatever kills it.
+      rt.spec.die_signal = SIGKILL;
       rt.spec.expected_ppid = getpid();
     }
   } else {
@@ -591,6 +614,7 @@ int launch(const LaunchPlan& plan) {
   so.ctty_fd = controlling_tty();
   so.signal_group = plan.signal_group;
   so.reap = plan.reap || getpid() == 1;
+  so.adopt = plan.cgroup.active;
   so.cleanup = plan.reap;
   so.grace_ms = plan.grace_ms;
   rusage usage{};

@@ -359,27 +359,55 @@ bool check_program(const Options& o, const char* path_env, LaunchPlan* plan,
 
 bool check_restrictions(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanError* err) {
   std::string msg;
-  if (!check_identity(o, sys, &plan->identity, &msg) || !seccomp::check(o, &plan->seccomp, &msg) ||
-      !landlock::check(o, sys, plan->path, plan->env.data(), plan->landlock_abi_cap,
+  const bool confined = jail::confines(o);
+  if (!check_identity(o, sys, confined, &plan->identity, &msg) ||
+      !seccomp::check(o, &plan->seccomp, &msg) ||
+      !jail::check(o, plan->seccomp, &plan->jail, &msg) ||
+      !landlock::check(o, sys, confined, plan->path, plan->env.data(), plan->landlock_abi_cap,
                        &plan->landlock, &msg))
     return fail(err, msg);
+  const ChildIdentity& id = plan->identity.child;
+  const uid_t uid = id.set_ids ? id.uid : sys.euid();
+  if (uid == 0 &&
+      !jail::check_root(plan->jail, uid, plan->identity.explicit_root, sys.uid_map(), &msg))
+    return fail(err, msg);
+  plan->pdeath_supervisor = confined && plan->mode == Mode::kSupervise;
+  // Only a cgroup holds every descendant; root could have made one.
+  if (plan->pdeath_supervisor && (plan->reap || plan->signal_group) && !plan->cgroup.active &&
+      sys.euid() == 0)
+    plan->warnings.push_back(std::string(plan->signal_group ? "--signal-group" : "--reap") +
+                             " does not hold a PROGRAM that calls setpgid() or ignores SIGTERM; "
+                             "--cgroup PATH holds every descendant");
+  const bool restricted = plan->landlock.active || plan->seccomp.active || plan->jail.active;
+  if (plan->identity.allow_new_privs) {
+    if (plan->seccomp.active)
+      return fail(err, "--allow-new-privs cannot be combined with --seccomp-*: without "
+                       "no_new_privs the filters are loaded before the uid change, which a filter "
+                       "of yours could break");
+    if (!sys.has_cap_sys_admin())
+      return fail(err, "--allow-new-privs needs CAP_SYS_ADMIN: without no_new_privs only "
+                       "CAP_SYS_ADMIN may load seccomp filters and Landlock rules");
+    plan->restrict_early = true;
+    plan->no_new_privs_why = "not set: --allow-new-privs (Landlock and seccomp are applied "
+                             "before the uid change, with CAP_SYS_ADMIN)";
+    return true;
+  }
   // Landlock and seccomp need no_new_privs unless the child has
   // CAP_SYS_ADMIN when it restricts itself, that is, after the identity
   // step. Without it PROGRAM keeps the ability to gain privileges through
   // set-user-ID files, as without boxjail.
-  const ChildIdentity& id = plan->identity.child;
   const bool admin = sys.has_cap_sys_admin() && !((id.drop >> CAP_SYS_ADMIN) & 1) &&
                      (!id.set_ids || id.uid == 0);
   std::vector<std::string> why;
   if (plan->identity.no_new_privs) why.push_back(plan->identity.no_new_privs_why);
   for (const auto& [on, what] : {std::pair{plan->landlock.active, "Landlock"},
-                                 std::pair{plan->seccomp.active, "seccomp"}}) {
+                                 std::pair{plan->seccomp.active || plan->jail.active, "seccomp"}}) {
     if (!on) continue;
     if (!admin) why.push_back(std::string("implied by ") + what);
   }
   plan->no_new_privs = !why.empty();
   for (const auto& w : why) plan->no_new_privs_why += (plan->no_new_privs_why.empty() ? "" : "; ") + w;
-  if (!plan->no_new_privs && (plan->landlock.active || plan->seccomp.active))
+  if (!plan->no_new_privs && restricted)
     plan->no_new_privs_why = "not set: boxjail has CAP_SYS_ADMIN, so Landlock and seccomp do "
                              "not need it";
   return true;
@@ -533,8 +561,15 @@ std::string plan_to_json(const LaunchPlan& plan) {
   j += ",\"nice\":" + (plan.set_nice ? std::to_string(plan.nice) : std::string("null"));
   j += ",\"oom_score_adj\":" +
        (plan.set_oom_score_adj ? std::to_string(plan.oom_score_adj) : std::string("null")) + '}';
-  j += ",\"landlock\":" + (plan.landlock.requested ? landlock::to_json(plan.landlock) : "null");
+  j += ",\"landlock\":" + (plan.landlock.requested || plan.jail.active
+                               ? landlock::to_json(plan.landlock)
+                               : "null");
   j += ",\"seccomp\":" + (plan.seccomp.active ? seccomp::to_json(plan.seccomp) : "null");
+  j += ",\"jail\":" + (plan.jail.active ? jail::to_json(plan.jail) : "null");
+  j += ",\"die_with_supervisor\":";
+  j += plan.pdeath_supervisor ? "\"SIGKILL\"" : "null";
+  j += ",\"restrict_early\":";
+  j += plan.restrict_early ? "true" : "false";
   j += ",\"identity\":" + (plan.identity.active ? identity_json(plan.identity) : "null");
   j += ",\"no_new_privs\":{\"set\":";
   j += plan.no_new_privs ? "true" : "false";

@@ -8,22 +8,26 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 
 #include "boxjail/cli.h"
 #include "boxjail/numparse.h"
 #include "boxjail/plan.h"
+#include "boxjail/policyfile.h"
+#include "boxjail/seccomp_groups.h"
 #include "boxjail/unique_fd.h"
 
 namespace boxjail::seccomp {
 namespace {
 
-// A rule as written, before resolution.
+// A rule as written, before resolution. A group ("@open") is expanded
+// here, each member with its condition.
 struct Spec {
   std::string name;
   bool allow;
   int err;
   std::string from;
+  std::vector<Cond> conds;
 };
 
 // Owns a libseccomp filter context.
@@ -40,7 +44,8 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
-// "read,write" / "ptrace:ENOSYS,bpf" → specs; `where` names the source.
+// "read,write" / "ptrace:ENOSYS,bpf" / "@open:EACCES" → specs; `where`
+// names the source.
 bool parse_list(const std::string& list, bool allow, const std::string& where,
                 std::vector<Spec>* out, std::string* err) {
   size_t start = 0;
@@ -53,7 +58,7 @@ bool parse_list(const std::string& list, bool allow, const std::string& where,
       *err = where + ": empty system call name";
       return false;
     }
-    Spec s{item, allow, EPERM, where};
+    Spec s{item, allow, EPERM, where, {}};
     size_t colon = item.find(':');
     if (colon != std::string::npos) {
       if (allow) {
@@ -67,7 +72,60 @@ bool parse_list(const std::string& list, bool allow, const std::string& where,
         return false;
       }
     }
-    out->push_back(s);
+    if (s.name[0] != '@') {
+      out->push_back(s);
+      continue;
+    }
+    const Group* g = find_group(s.name);
+    if (!g) {
+      *err = where + ": unknown group '" + s.name + "' (boxjail(1) lists the groups under SECCOMP, " +
+             "Families of system calls)";
+      return false;
+    }
+    for (size_t i = 0; i < g->n; ++i) {
+      const GroupMember& m = g->members[i];
+      Spec one = s;
+      one.name = m.name;
+      // A member that belongs only with a flag (sendto with MSG_FASTOPEN)
+      // is denied with that condition, and left out of an allowlist, where
+      // it would allow the whole call.
+      if (m.arg >= 0 && allow) continue;
+      if (m.arg >= 0) one.conds.push_back({static_cast<unsigned>(m.arg), Cond::Op::kMaskedEq,
+                                           m.flag, m.flag});
+      out->push_back(one);
+    }
+  }
+  return true;
+}
+
+// A deny list must take a whole family or none of it: denying openat and
+// not openat2 leaves files as open as before.
+bool check_families(const std::vector<Rule>& rules, std::string* err) {
+  auto denied = [&](const GroupMember& m) {
+    for (const auto& r : rules) {
+      if (r.allow || r.name != m.name) continue;
+      if (r.conds.empty()) return true;
+      if (m.arg >= 0 && r.conds.size() == 1 && r.conds[0].arg == static_cast<unsigned>(m.arg) &&
+          (r.conds[0].mask & m.flag) == m.flag && r.conds[0].datum == m.flag)
+        return true;
+    }
+    return false;
+  };
+  for (const auto& r : rules) {
+    if (r.allow || !r.conds.empty()) continue;
+    const Group* g = family_of(r.name);
+    if (!g) continue;
+    std::string missing;
+    for (size_t i = 0; i < g->n; ++i) {
+      if (denied(g->members[i])) continue;
+      if (!missing.empty()) missing += ", ";
+      missing += g->members[i].name;
+      if (g->members[i].arg >= 0) missing += " (with MSG_FASTOPEN)";
+    }
+    if (missing.empty()) continue;
+    *err = r.from + ": " + missing + " also " + g->what +
+           "; deny them too, or deny the whole family as @" + g->name;
+    return false;
   }
   return true;
 }
@@ -95,11 +153,9 @@ bool parse_action(const std::string& text, uint32_t* action, std::string* canoni
 
 bool read_profile(const std::string& file, std::vector<Spec>* specs, std::string* def,
                   std::string* def_from, std::string* err) {
-  std::ifstream in(file);
-  if (!in) {
-    *err = "--seccomp-profile " + file + ": " + std::strerror(errno);
-    return false;
-  }
+  std::string text;
+  if (!read_policy_file("--seccomp-profile", file, &text, err)) return false;
+  std::istringstream in(text);
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     const std::string where = file + ":" + std::to_string(n);
@@ -123,26 +179,20 @@ bool read_profile(const std::string& file, std::vector<Spec>* specs, std::string
 
 bool load_bpf(const std::string& file, std::vector<sock_filter>* out, std::string* err) {
   const std::string flag = "--seccomp-bpf " + file;
-  UniqueFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  struct stat st {};
-  if (!fd.valid() || fstat(fd.get(), &st) != 0) {
-    *err = flag + ": " + std::strerror(errno);
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) return *err = flag + ": not a regular file", false;
-  if (st.st_size == 0) return *err = flag + ": empty (no BPF instructions)", false;
-  if (st.st_size % static_cast<off_t>(sizeof(sock_filter)) != 0)
-    return *err = flag + ": " + std::to_string(st.st_size) +
+  std::string bytes;
+  if (!read_policy_file("--seccomp-bpf", file, &bytes, err)) return false;
+  if (bytes.empty()) return *err = flag + ": empty (no BPF instructions)", false;
+  if (bytes.size() % sizeof(sock_filter) != 0)
+    return *err = flag + ": " + std::to_string(bytes.size()) +
                   " bytes is not a whole number of 8-byte BPF instructions",
            false;
-  const size_t n = static_cast<size_t>(st.st_size) / sizeof(sock_filter);
+  const size_t n = bytes.size() / sizeof(sock_filter);
   if (n > BPF_MAXINSNS)
     return *err = flag + ": " + std::to_string(n) + " instructions, more than BPF_MAXINSNS (" +
                   std::to_string(BPF_MAXINSNS) + ")",
            false;
   out->resize(n);
-  if (pread(fd.get(), out->data(), static_cast<size_t>(st.st_size), 0) != st.st_size)
-    return *err = flag + ": short read", false;
+  std::memcpy(out->data(), bytes.data(), bytes.size());
   return true;
 }
 
@@ -242,28 +292,42 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
   }
 
   // Resolve, check, and merge identical rules.
+  auto same_conds = [](const std::vector<Cond>& x, const std::vector<Cond>& y) {
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (x[i].arg != y[i].arg || x[i].op != y[i].op || x[i].mask != y[i].mask ||
+          x[i].datum != y[i].datum)
+        return false;
+    return true;
+  };
   for (const auto& s : specs) {
-    int nr = seccomp_syscall_resolve_name(s.name.c_str());
-    if (nr == __NR_SCMP_ERROR || nr < 0)
+    int nr = resolve_syscall(s.name);
+    if (nr < 0)
       return *err = s.from + ": unknown system call '" + s.name + "' on this architecture", false;
-    if (!s.allow && (s.name == "execve" || s.name == "execveat"))
+    if (!s.allow && s.conds.empty() && (s.name == "execve" || s.name == "execveat"))
       return *err = s.from + ": boxjail execs PROGRAM after the filter is in place; " + s.name +
                     " cannot be denied",
              false;
     bool dup = false;
     for (const auto& r : plan->rules) {
       if (r.nr != nr) continue;
-      if (r.allow != s.allow)
+      if (r.allow != s.allow && (r.conds.empty() || s.conds.empty()))
         return *err = s.from + ": " + s.name + " is both allowed and denied (" + r.from + ")",
                false;
+      if (!same_conds(r.conds, s.conds)) continue;
       if (!s.allow && r.err != s.err)
         return *err = s.from + ": " + s.name + " is already denied with " + errno_name(r.err) +
                       " (" + r.from + ")",
                false;
       dup = true;
     }
-    if (!dup) plan->rules.push_back({s.name, nr, s.allow, s.err, s.from});
+    if (!dup) plan->rules.push_back({s.name, nr, s.allow, s.err, s.from, s.conds});
   }
+  for (const auto& r : plan->rules) {
+    plan->denies |= !r.allow;
+    plan->keeps_io_uring |= r.allow && r.name == "io_uring_setup";
+  }
+  if (!check_families(plan->rules, err)) return false;
   if (allowlist) {
     bool execve = false;
     for (const auto& r : plan->rules) execve |= r.allow && r.name == "execve";
@@ -273,29 +337,68 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
                     ": the allowlist lacks execve, which boxjail needs to exec PROGRAM",
              false;
   }
+  if (!compile(def_action, plan->rules, &plan->program, err)) return false;
+  plan->allowlist = allowlist;
+  plan->active = true;
+  return true;
+}
 
+bool compile(uint32_t default_action, std::vector<Rule> rules, std::vector<sock_filter>* out,
+             std::string* err) {
+  bool clone_filtered = false, clone3_named = false;
+  for (const auto& r : rules) {
+    clone_filtered |= r.name == "clone" && !r.conds.empty();
+    clone3_named |= r.name == "clone3";
+  }
+  if (clone_filtered && !clone3_named)
+    rules.push_back({"clone3", resolve_syscall("clone3"), false, ENOSYS,
+                     "clone's arguments are filtered", {}});
   // The filter is only built here, not loaded: libseccomp need not probe
   // the kernel for what it supports (some ten seccomp() calls). Level 3 is
   // what the actions above need (kill-process, log: Linux 4.14); loading
   // the program on an older kernel fails in the child's seccomp step.
   seccomp_api_set(3);
   Ctx c;
-  c.ctx = seccomp_init(def_action);
+  c.ctx = seccomp_init(default_action);
   if (!c.ctx) return *err = "seccomp_init failed", false;
   // Other ABIs of this CPU (i386 int 0x80, x32) bypass a filter written in
   // native numbers: kill the process on any of them.
   seccomp_attr_set(c.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
   seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_NNP, 0);  // boxjail's own step sets it
-  for (const auto& r : plan->rules) {
+  for (const auto& r : rules) {
     uint32_t action = r.allow ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(static_cast<uint32_t>(r.err));
-    if (action == def_action) continue;  // the default already does this
-    if (int rc = seccomp_rule_add(c.ctx, action, r.nr, 0); rc < 0)
-      return *err = r.from + ": seccomp_rule_add(" + r.name + "): " + std::strerror(-rc), false;
+    if (action == default_action) continue;  // the default already does this
+    std::vector<scmp_arg_cmp> cmp;
+    for (const auto& k : r.conds)
+      cmp.push_back(k.op == Cond::Op::kGe ? scmp_arg_cmp{k.arg, SCMP_CMP_GE, k.datum, 0}
+                                          : scmp_arg_cmp{k.arg, SCMP_CMP_MASKED_EQ, k.mask, k.datum});
+    if (int rc = seccomp_rule_add_array(c.ctx, action, r.nr, static_cast<unsigned>(cmp.size()),
+                                        cmp.data());
+        rc < 0)
+      return *err = r.from + ": seccomp_rule_add(" + describe(r) + "): " + std::strerror(-rc),
+             false;
   }
-  if (!export_bpf(c.ctx, &plan->program, err)) return false;
-  plan->allowlist = allowlist;
-  plan->active = true;
-  return true;
+  return export_bpf(c.ctx, out, err);
+}
+
+std::string describe(const Rule& r) {
+  std::string d = r.name;
+  for (size_t i = 0; i < r.conds.size(); ++i) {
+    const Cond& k = r.conds[i];
+    char buf[96];
+    if (k.op == Cond::Op::kGe)
+      snprintf(buf, sizeof buf, "args[%u] >= %llu", k.arg, static_cast<unsigned long long>(k.datum));
+    else if (k.mask == k.datum)
+      snprintf(buf, sizeof buf, "args[%u] & 0x%llx", k.arg, static_cast<unsigned long long>(k.mask));
+    else if (k.mask == 0xffffffff)
+      snprintf(buf, sizeof buf, "(int)args[%u] == %llu", k.arg,
+               static_cast<unsigned long long>(k.datum));
+    else
+      snprintf(buf, sizeof buf, "(args[%u] & 0x%llx) == %llu", k.arg,
+               static_cast<unsigned long long>(k.mask), static_cast<unsigned long long>(k.datum));
+    d += (i ? " && " : " if ") + std::string(buf);
+  }
+  return d;
 }
 
 std::string to_json(const SeccompPlan& plan) {
@@ -312,7 +415,12 @@ std::string to_json(const SeccompPlan& plan) {
       if (i) j += ',';
       j += "{\"syscall\":";
       json_escape(&j, r.name);
-      j += ",\"nr\":" + std::to_string(r.nr) + ",\"action\":";
+      j += ",\"nr\":" + std::to_string(r.nr);
+      if (!r.conds.empty()) {
+        j += ",\"when\":";
+        json_escape(&j, describe(r).substr(r.name.size() + 4));
+      }
+      j += ",\"action\":";
       json_escape(&j, r.allow ? "allow" : "errno:" + errno_name(r.err));
       j += '}';
     }

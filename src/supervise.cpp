@@ -191,7 +191,8 @@ int supervise(const SuperviseOptions& o) {
     for (;;) {
       int status = 0;
       rusage ru{};
-      pid_t r = wait4(o.reap ? -1 : child, &status, WNOHANG | WUNTRACED | WCONTINUED, &ru);
+      pid_t r = wait4(o.reap || o.adopt ? -1 : child, &status, WNOHANG | WUNTRACED | WCONTINUED,
+                      &ru);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) break;
       if (r != child) continue;  // an adopted child, reaped

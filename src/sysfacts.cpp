@@ -101,6 +101,10 @@ std::string read_all(const char* path) {
 
 std::string RealSystemFacts::mountinfo() { return read_all("/proc/self/mountinfo"); }
 
+uid_t RealSystemFacts::euid() { return geteuid(); }
+
+std::string RealSystemFacts::uid_map() { return read_all("/proc/self/uid_map"); }
+
 int RealSystemFacts::oom_score_adj() {
   std::string s = read_all("/proc/self/oom_score_adj");
   return s.empty() ? 0 : std::atoi(s.c_str());

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "boxjail/cli.h"
+#include "boxjail/seccomp_groups.h"
 #include "boxjail/rlimit.h"
 #include "boxjail/signames.h"
 
@@ -95,6 +96,9 @@ Words syscall_words() {
     w.push_back(name);
     free(name);
   }
+  size_t n = 0;
+  const boxjail::seccomp::Group* g = boxjail::seccomp::groups(&n);
+  for (size_t i = 0; i < n; ++i) w.push_back(std::string("@") + g[i].name);
   return w;
 }
 
@@ -108,7 +112,7 @@ Words words_of(Complete c) {
     case Complete::kSyscall: return syscall_words();
     case Complete::kCapability: return capability_words();
     case Complete::kLandlockMode: return {"require", "best-effort"};
-    case Complete::kScope: return {"unix", "signal"};
+    case Complete::kScope: return {"unix", "signal", "none"};
     case Complete::kLogLevel: return {"trace", "debug", "info", "warn", "error", "off"};
     case Complete::kFeatures: return {"text", "json"};
     default: return {};

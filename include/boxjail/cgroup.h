@@ -9,11 +9,12 @@
 //     the settings, opens the v2 directory (for clone3's
 //     CLONE_INTO_CGROUP) and each cgroup.procs (for the child's fallback
 //     join step). A failure removes what was created.
-//   - finish(): default mode, after PROGRAM: kills what is left in the
-//     cgroups boxjail created (cgroup.kill on v2; signals over cgroup.procs
-//     until empty on v1), reads the peaks for the report, and removes the
-//     created directories, deepest first. Directories that already
-//     existed are never removed.
+//   - finish(): default mode, after PROGRAM: kills what PROGRAM left in
+//     the cgroups boxjail created (and in cgroups PROGRAM made below them),
+//     but only PROGRAM's descendants: a process moved in from outside is
+//     left alone and named in a warning (see finish()). Reads the peaks
+//     for the report, and removes the created directories, deepest first.
+//     Directories that already existed are never removed.
 #pragma once
 
 #include <sys/types.h>
@@ -102,14 +103,28 @@ class CgroupRuntime {
   /// Default mode, after PROGRAM: end what is left, read the peaks (when
   /// `want_usage`: someone will see the report), remove the created
   /// directories.
+  ///
+  /// What is left is ended only when it descends from the caller: its
+  /// chain of parents in /proc reaches getpid(). The caller must be a child
+  /// subreaper (or PID 1) since before PROGRAM started, so that PROGRAM's
+  /// orphans are its children, and must have reaped PROGRAM; finish()
+  /// reaps the adopted children it kills. Each one is signalled through a
+  /// pidfd opened before the check (kill() where pidfd_open is missing);
+  /// cgroup.kill (v2) is written only after a first round of those, and
+  /// only while every member of the subtree descends from the caller. Any
+  /// other member (moved in from outside, or one whose parents cannot be
+  /// read) is not signalled: one warning line names it, and its cgroup and
+  /// those above it are left in place, without waiting on them.
   Usage finish(bool want_usage);
   /// --no-fork, after a failed step: move back to where we were, then remove.
   void leave_and_remove();
 
  private:
   void remove_created();
+  void end_descendants(const Place& p);
   const CgroupPlan* plan_ = nullptr;
   std::vector<std::string> created_;  // outermost first
+  std::vector<std::string> busy_;     // cgroups holding a process left alone
   std::vector<std::string> origins_;  // each place's cgroup before the join
   UniqueFd v2_dir_, v2_procs_;
   std::vector<UniqueFd> v1_procs_;

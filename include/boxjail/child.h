@@ -53,9 +53,14 @@
 //  10. kSignals     restore the signal mask and SIGCHLD disposition that
 //                   boxjail inherited.
 //  11. kReport      --no-fork with --status-fd: write the prepared line.
-//  11a. kSeccomp    seccomp(SECCOMP_SET_MODE_FILTER) with the BPF the parent
-//                   built: the very last step, so a filter that denies write
-//                   or rt_sigprocmask cannot break boxjail's own steps.
+//  11a. kSeccomp    seccomp(SECCOMP_SET_MODE_FILTER) with the jail's filter
+//                   (jail.h), then the user's, each as the parent built it:
+//                   the very last step, so a filter that denies write or
+//                   rt_sigprocmask cannot break boxjail's own steps.
+//                   --allow-new-privs moves kLandlock and kSeccomp (the
+//                   jail's filter only: the user's is refused then) to just
+//                   before kIdentity, where the child still has
+//                   CAP_SYS_ADMIN and needs no no_new_privs.
 //  12. kExec        execve(), under the Landlock domain: PROGRAM, its
 //                   interpreter and libraries need read+execute rules.
 #pragma once
@@ -165,7 +170,9 @@ struct ChildSpec {
   size_t listen_pid_size = 0;   // of the whole buffer
 
   const ChildIdentity* identity = nullptr;  // kIdentity, or none
-  const sock_fprog* seccomp = nullptr;      // kSeccomp, or none
+  const sock_fprog* seccomp = nullptr;      // kSeccomp: the user's filter, or none
+  const sock_fprog* seccomp_jail = nullptr; // kSeccomp: the jail's filter, or none
+  bool restrict_early = false;              // kLandlock, kSeccomp before kIdentity
 
   const char* chdir = nullptr;  // kChdir, or none
 

@@ -42,6 +42,7 @@ struct Options {
   bool fs_exec_deps = false;
   std::vector<std::string> net_bind, net_connect;  // PORT[-PORT]
   bool net_deny = false;
+  bool net_allow_udp = false;        // --net-allow-udp
   std::vector<std::string> scopes;   // --scope unix|signal
   std::string landlock_mode;         // --landlock=require|best-effort
   bool has_landlock_mode = false;
@@ -54,13 +55,16 @@ struct Options {
   bool has_seccomp_profile = false;
   std::string seccomp_bpf;           // FILE
   bool has_seccomp_bpf = false;
+  bool seccomp_keep_io_uring = false;  // --seccomp-keep-io-uring
   // Identity (identity.h).
   bool no_new_privs = false;
+  bool allow_new_privs = false;      // --allow-new-privs
   std::string user;                  // USER[:GROUP]
   bool has_user = false;
   std::string groups;                // G1,G2
   bool has_groups = false;
   std::vector<std::string> cap_drop, cap_keep;  // all|CAP[,CAP...]
+  bool cap_keep_root_equivalent = false;  // --cap-keep-root-equivalent
   // The supervisor (supervise.h) and PROGRAM's directory.
   bool reap = false;
   std::string reap_grace;            // SECONDS

@@ -4,12 +4,15 @@
 // only system calls, in this order:
 //   1. drop --cap-drop from the bounding set (needs CAP_SETPCAP, so before
 //      the uid change gives it up);
-//   2. setgroups, setresgid, then (with PR_SET_KEEPCAPS for --cap-keep)
-//      setresuid; then prove the way back is shut: setresuid(0, 0, 0) and
-//      setresgid(0, 0, 0) must fail, or PROGRAM never runs;
-//   3. the effective, permitted and inheritable sets without --cap-drop,
-//      or with exactly --cap-keep; then the ambient set (lowered, or raised
-//      for --cap-keep so the capabilities survive execve).
+//   2. the securebits of a confined PROGRAM (also needs CAP_SETPCAP);
+//   3. setgroups, setresgid, then (with PR_SET_KEEPCAPS for --cap-keep
+//      where the securebits are not set) setresuid;
+//   4. the effective, permitted and inheritable sets without --cap-drop
+//      (a confined PROGRAM: every capability), or with exactly --cap-keep;
+//      then the ambient set (lowered, or raised for --cap-keep so the
+//      capabilities survive execve);
+//   5. prove the way back is shut: setresuid(0, 0, 0) and
+//      setresgid(0, 0, 0) must fail, or PROGRAM never runs.
 #pragma once
 
 #include <sys/types.h>
@@ -33,8 +36,13 @@ struct ChildIdentity {
   size_t n_groups = 0;
   uint64_t drop = 0;           // capabilities removed everywhere
   bool drop_bounding = false;  // from the bounding set too (CAP_SETPCAP held)
+  uint64_t bounding_keep = 0;  // --allow-new-privs: left in the bounding set
   uint64_t keep = 0;           // --cap-keep: ambient after the uid change
   int last_cap = 40;           // /proc/sys/kernel/cap_last_cap
+  /// PR_SET_SECUREBITS before the uid change, or -1: a confined PROGRAM
+  /// gets NOROOT and NO_SETUID_FIXUP, locked, and KEEP_CAPS locked off,
+  /// wherever boxjail has CAP_SETPCAP.
+  int securebits = -1;
 };
 
 /// Which call of the identity step failed (StepFailure::detail).
@@ -47,6 +55,7 @@ enum IdentityDetail : int32_t {
   kIdRegainedRoot,
   kIdCapset,
   kIdAmbient,
+  kIdSecurebits,
 };
 
 struct IdentityPlan {
@@ -55,13 +64,27 @@ struct IdentityPlan {
   std::string user, group;       // names as resolved ("" when given as numbers)
   std::vector<gid_t> groups;
   std::vector<std::string> group_names;
-  bool no_new_privs = false;     // --no-new-privs, or implied by --cap-drop
+  bool no_new_privs = false;     // --no-new-privs, or implied by --user or --cap-drop
   std::string no_new_privs_why;
+  bool explicit_root = false;    // --user named uid 0
+  bool allow_new_privs = false;  // --allow-new-privs
+  std::string caps_why;          // why every capability is dropped, or ""
 };
 
-/// Checks --user/--groups/--cap-* into `*plan`. False with a one-line
-/// message naming the flag in `*err`.
-bool check_identity(const Options& o, SystemFacts& sys, IdentityPlan* plan, std::string* err);
+/// The capabilities that amount to root, with what each gives; --cap-keep
+/// refuses them without --cap-keep-root-equivalent.
+struct RootCap {
+  int cap;
+  const char* gives;
+};
+const RootCap* root_equivalent_caps(size_t* n);
+
+/// Checks --user/--groups/--cap-* into `*plan`. `confined`: boxjail
+/// confines PROGRAM (jail::confines), so every capability not kept is
+/// dropped and the securebits are set. False with a one-line message naming
+/// the flag in `*err`.
+bool check_identity(const Options& o, SystemFacts& sys, bool confined, IdentityPlan* plan,
+                    std::string* err);
 
 /// The identity part of --dry-run: ids, groups, and the capability sets
 /// PROGRAM will have.

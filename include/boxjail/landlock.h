@@ -89,6 +89,7 @@ struct PortRule {
 struct LandlockPlan {
   bool requested = false;  // any Landlock flag was given
   bool active = false;     // something is left to restrict after negotiation
+  bool domain_only = false;  // confined with no rule: a domain of its own
   Mode mode = Mode::kRequire;
   int abi = 0;             // the ABI found (0: no Landlock)
   std::string no_abi_reason;  // why the ABI is 0
@@ -103,11 +104,14 @@ struct LandlockPlan {
   std::vector<std::string> dropped;
 };
 
-/// Checks the Landlock flags of `o` into `*plan`. `program` is PROGRAM's
-/// resolved path (for --fs-exec-deps); `envp` is its environment. Returns
-/// false with a one-line message in `*err` (without "boxjail: ").
-bool check(const Options& o, SystemFacts& sys, const std::string& program, char* const* envp,
-           int abi_cap, LandlockPlan* plan, std::string* err);
+/// Checks the Landlock flags of `o` into `*plan`. `confined`: boxjail
+/// confines PROGRAM (jail.h), which then gets a domain of its own and the
+/// signal and abstract-unix scopes where the kernel has them, whatever
+/// flags are given. `program` is PROGRAM's resolved path (for
+/// --fs-exec-deps); `envp` is its environment. Returns false with a
+/// one-line message in `*err` (without "boxjail: ").
+bool check(const Options& o, SystemFacts& sys, bool confined, const std::string& program,
+           char* const* envp, int abi_cap, LandlockPlan* plan, std::string* err);
 
 /// Parent side: the ruleset with every rule added, close-on-exec; -1 with a
 /// message naming the rule and the kernel's errno.

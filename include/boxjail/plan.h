@@ -14,6 +14,7 @@
 #include "boxjail/cgroup.h"
 #include "boxjail/fdmap.h"
 #include "boxjail/identity.h"
+#include "boxjail/jail.h"
 #include "boxjail/landlock.h"
 #include "boxjail/seccomp.h"
 #include "boxjail/log.h"
@@ -97,6 +98,16 @@ struct LaunchPlan {
   /// CAP_SYS_ADMIN when it restricts itself, or by --cap-drop.
   bool no_new_privs = false;
   std::string no_new_privs_why;
+  /// What boxjail adds because it confines PROGRAM (jail.h).
+  jail::JailPlan jail;
+  /// --allow-new-privs: Landlock and seccomp are applied before the
+  /// identity step, while the child still has CAP_SYS_ADMIN, so that no
+  /// no_new_privs is needed.
+  bool restrict_early = false;
+  /// Default mode, confined: PROGRAM gets SIGKILL when the supervisor dies.
+  bool pdeath_supervisor = false;
+  /// One line each, logged at launch as warnings.
+  std::vector<std::string> warnings;
 
   /// Fault injection (BOXJAIL_FAULT_INJECTION builds, tests only):
   /// BOXJAIL_FAIL_STEP=NAME[:ERRNO] makes that child step fail.

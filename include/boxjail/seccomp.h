@@ -19,13 +19,42 @@ struct Options;
 
 namespace seccomp {
 
+/// One argument comparison; a rule's conditions must all hold. `int`
+/// arguments are compared as the kernel reads them: kMaskedEq with mask
+/// 0xffffffff ignores the upper half, which the kernel ignores too
+/// (flatpak CVE-2019-10063). kGe compares all 64 bits, so a value with any
+/// upper bit set is at or above every small datum.
+struct Cond {
+  enum class Op : uint8_t { kMaskedEq, kGe };
+  unsigned arg = 0;
+  Op op = Op::kMaskedEq;
+  uint64_t mask = 0xffffffff;
+  uint64_t datum = 0;
+};
+
+/// A rule is {system call, conditions, action}: the model every reader
+/// (flags, profile, groups, the jail's own rules) produces and compile()
+/// turns into BPF.
 struct Rule {
   std::string name;    // the system call, as libseccomp names it
   int nr = 0;          // its native number
   bool allow = false;  // allowlist entry; else fails with err
   int err = 0;
-  std::string from;    // "--seccomp-deny ptrace" or "FILE:LINE"
+  std::string from;    // "--seccomp-deny ptrace", "FILE:LINE", "jail: terminal"
+  std::vector<Cond> conds;
 };
+
+/// Compiles `rules` over `default_action` (a libseccomp SCMP_ACT_*) into a
+/// classic-BPF program for the native architecture; any other ABI of the
+/// CPU kills the process. A rule whose action is the default is left out.
+/// Where a rule filters clone's arguments and none names clone3, clone3
+/// fails with ENOSYS (seccomp cannot read clone3's flags, which are in
+/// memory; glibc then falls back to clone). False with a message in *err.
+bool compile(uint32_t default_action, std::vector<Rule> rules, std::vector<sock_filter>* out,
+             std::string* err);
+
+/// "connect if args[3] & 0x20000000": a rule for messages and --dry-run.
+std::string describe(const Rule& r);
 
 struct SeccompPlan {
   bool active = false;
@@ -34,6 +63,8 @@ struct SeccompPlan {
   std::vector<Rule> rules;
   std::string bpf_file;          // --seccomp-bpf FILE, or ""
   std::vector<sock_filter> program;  // what the child loads
+  bool denies = false;           // a deny list was given (io_uring must go too)
+  bool keeps_io_uring = false;   // an allowlist allows io_uring_setup
 };
 
 /// Checks and resolves the seccomp flags of `o` into `*plan`, building the

@@ -12,6 +12,7 @@ struct SuperviseOptions {
   int ctty_fd = -1;       // 0, 1 or 2 when it is boxjail's controlling terminal
   bool signal_group = false;  // forward to PROGRAM's process group
   bool reap = false;      // reap adopted children (subreaper or PID 1)
+  bool adopt = false;     // --cgroup's subreaper: reap adopted children, nothing more
   bool cleanup = false;   // --reap: end what PROGRAM left behind
   int grace_ms = 2000;    // between SIGTERM and SIGKILL at that end
   rusage* usage = nullptr;  // PROGRAM's, from wait4(), when it ends
@@ -28,7 +29,9 @@ struct SuperviseOptions {
 /// PROGRAM's group if boxjail is then in the foreground (fg), and continues
 /// that group (fg or bg).
 ///
-/// With `reap`, every child boxjail is given is reaped as it ends; with
+/// With `reap` or `adopt`, every child boxjail is given is reaped as it
+/// ends (`adopt` alone does only that: what is left when PROGRAM ends is
+/// --cgroup's to end, in CgroupRuntime::finish()); with
 /// `cleanup` (or `signal_group`), once PROGRAM has ended what is left gets
 /// SIGTERM, then SIGKILL after `grace_ms`, and is reaped before returning.
 ///

@@ -33,6 +33,9 @@ class SystemFacts {
   /// getpid() and getppid().
   virtual pid_t pid() = 0;
   virtual pid_t parent_pid() = 0;
+  /// geteuid(), and the text of /proc/self/uid_map ("" if unreadable).
+  virtual uid_t euid() = 0;
+  virtual std::string uid_map() = 0;
 };
 
 /// Answers from the real process, reading each fact at most once.
@@ -48,6 +51,8 @@ class RealSystemFacts final : public SystemFacts {
   int oom_score_adj() override;
   pid_t pid() override;
   pid_t parent_pid() override;
+  uid_t euid() override;
+  std::string uid_map() override;
 
  private:
   int cap_ = -1;
