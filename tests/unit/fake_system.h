@@ -27,6 +27,8 @@ class FakeSystem final : public SystemFacts {
   int oom_score_adj() override { return oom; }
   pid_t pid() override { return 4242; }
   pid_t parent_pid() override { return 4000; }
+  uid_t euid() override { return euid_value; }
+  std::string uid_map() override { return uid_map_text; }
 
   std::map<int, rlimit> limits;
   bool cap = false;
@@ -34,6 +36,8 @@ class FakeSystem final : public SystemFacts {
   std::string mountinfo_text;
   int oom = 0;
   bool cap_sys_admin = false;
+  uid_t euid_value = 1000;
+  std::string uid_map_text = "         0          0 4294967295\n";
   uint64_t nr_open_value = 1048576;
   std::set<int> open_fds{0, 1, 2};
 };

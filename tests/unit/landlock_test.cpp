@@ -29,7 +29,7 @@ class LandlockCheck : public ::testing::Test {
 
   bool check(const Options& o, LandlockPlan* plan, std::string* err, int cap = -1) {
     char* env[] = {nullptr};
-    return landlock::check(o, sys_, "/bin/true", env, cap, plan, err);
+    return landlock::check(o, sys_, false, "/bin/true", env, cap, plan, err);
   }
 
   testing::FakeSystem sys_;
