@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 #include <linux/securebits.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <fstream>
@@ -90,6 +95,50 @@ TEST(Jail, ConfinedPlanHoldsEveryDefault) {
   EXPECT_NE(plan.identity.child.drop, 0u);
   EXPECT_EQ(plan.identity.child.keep, 0u);
   EXPECT_TRUE(plan.no_new_privs);
+}
+
+// The errno of a raw ioctl(fd, request) in a child that first loads
+// `program` (when given): the kernel's own answer, not the rule list's.
+int ioctl_errno_under(const std::vector<sock_filter>* program, unsigned long request) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (program) {
+      sock_fprog prog{static_cast<unsigned short>(program->size()),
+                      const_cast<sock_filter*>(program->data())};
+      if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+          syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+        _exit(255);
+    }
+    char c = 'x';
+    long rc = syscall(SYS_ioctl, fds[0], request, &c);
+    _exit(rc == 0 ? 0 : errno);
+  }
+  close(fds[0]);
+  close(fds[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(Jail, TheExportedFilterDeniesTiocstiAndTioclinuxWhateverTheUpperHalf) {
+  testing::FakeSystem sys;
+  Options o;
+  o.no_new_privs = true;
+  LaunchPlan plan;
+  PlanError err;
+  ASSERT_TRUE(build(o, sys, &plan, &err)) << err.msg;
+  // TIOCLINUX needs a virtual console and TIOCSTI a terminal: on a pipe
+  // the kernel answers ENOTTY without the filter, and the filter answers
+  // EPERM before the driver is asked.
+  for (unsigned long req : {0x5412UL, 0x541CUL, 0xdeadbeef00005412UL, 0xdeadbeef0000541CUL}) {
+    EXPECT_EQ(ioctl_errno_under(nullptr, req), ENOTTY) << std::hex << req;
+    EXPECT_EQ(ioctl_errno_under(&plan.jail.program, req), EPERM) << std::hex << req;
+  }
+  // Every other request reaches the driver as before.
+  EXPECT_EQ(ioctl_errno_under(&plan.jail.program, 0x5413UL /* TIOCGWINSZ */), ENOTTY);
+  EXPECT_EQ(ioctl_errno_under(&plan.jail.program, 0x1005412UL), ENOTTY);
 }
 
 TEST(Jail, DomainWithoutScopesOnOlderAbi) {
