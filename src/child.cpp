@@ -240,6 +240,8 @@ size_t build_step_list(const ChildSpec& s, ChildStep (&out)[kMaxSteps]) {
   if (s.report) out[n++] = {Step::kReport, step_report};
   if (seccomp && !s.restrict_early) out[n++] = {Step::kSeccomp, step_seccomp};
   out[n++] = {Step::kExec, step_exec};
+  static_assert(static_cast<size_t>(Step::kExec) + 1 <= kMaxSteps,
+                "every kind of step, and kParentDeath twice, must fit");
   return n;
 }
 

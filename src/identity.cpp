@@ -359,8 +359,10 @@ bool check_identity(const Options& o, SystemFacts&, bool confined, IdentityPlan*
       // Without CAP_SETPCAP the bounding set cannot shrink; no_new_privs
       // shuts the other way back in (set-user-ID and file capabilities).
       plan->no_new_privs = true;
-      plan->no_new_privs_why = "implied by --cap-drop: without CAP_SETPCAP the bounding set "
-                               "cannot shrink, and no_new_privs stops exec from regaining them";
+      plan->no_new_privs_why = std::string(explicit_drop ? "implied by --cap-drop"
+                                                         : "implied by dropping capabilities") +
+                               ": without CAP_SETPCAP the bounding set cannot shrink, and "
+                               "no_new_privs stops exec from regaining them";
     }
   }
   plan->groups.shrink_to_fit();

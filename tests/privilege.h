@@ -3,12 +3,14 @@
 // and says exactly why.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <grp.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 namespace privilege {
@@ -49,6 +51,28 @@ inline std::string can_become(uid_t id) {
   if (e == EPERM) return "needs CAP_SETUID and CAP_SETGID (to become uid " + std::to_string(id) + ")";
   if (e == EINVAL) return "uid " + std::to_string(id) + " is not mapped in this user namespace";
   return std::string("setresuid: ") + std::strerror(e);
+}
+
+/// "" if boxjail can accept a policy file (--config, --seccomp-profile,
+/// --seccomp-bpf) in directory `dir`: every directory from / down to it
+/// owned by root or us, and writable by no one else unless sticky. Else
+/// which one is not: as an ordinary user in `unshare -Urm`, / is owned by
+/// a uid the namespace does not map, shown as 65534.
+inline std::string policy_files_refused_in(const std::string& dir) {
+  std::string so_far;
+  for (const auto& part : std::filesystem::weakly_canonical(dir)) {
+    so_far = part == "/" ? "/" : (so_far == "/" ? "" : so_far) + "/" + part.string();
+    struct stat st {};
+    if (stat(so_far.c_str(), &st) != 0) return "cannot stat " + so_far;
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+      return "boxjail refuses policy files below " + so_far + ": it is owned by uid " +
+             std::to_string(st.st_uid) + ", not by root or us (in a user namespace, an unmapped "
+             "owner shows as 65534)";
+    if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)
+      return "boxjail refuses policy files below " + so_far +
+             ": it is writable by others and not sticky";
+  }
+  return "";
 }
 
 }  // namespace privilege

@@ -209,6 +209,7 @@ TEST_F(Cgroup, FailingStepsLeaveNoCgroup) {
       {"status report", {"no-fork"}},   {"seccomp", all},       {"exec", all}};
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);
+  const std::vector<std::string> opt_in = root_opt_in();
   int cases = 0;
   for (const auto& [step, modes] : steps) {
     for (const auto& mode : modes) {
@@ -221,6 +222,7 @@ TEST_F(Cgroup, FailingStepsLeaveNoCgroup) {
               .env = {"BOXJAIL_FAIL_STEP=" + step}};
       if (mode != "default") s.argv.push_back("--" + mode);
       if (mode != "detach") s.argv.push_back("--die-with-parent");
+      for (const auto& a : opt_in) s.argv.push_back(a);  // confined, as root
       s.argv.insert(s.argv.end(),
                     {"--rlimit", "nofile=" + std::to_string(nofile.rlim_max) + ":", "--rlimit",
                      "core=0", "--fd", "5=1",
@@ -240,9 +242,14 @@ TEST_F(Cgroup, FailingStepsLeaveNoCgroup) {
       // --no-fork after the restriction steps is the one exception (man
       // page, PLACEMENT): the process is already under its own Landlock
       // rules, which do not let it remove directories, and it exits; the
-      // cgroup stays, empty.
+      // cgroup stays, empty. So it is after the identity step (--user root,
+      // as root), which comes before chdir and drops CAP_DAC_OVERRIDE: the
+      // hierarchy's root, where the top directory is, has mode 0555.
+      const bool after_identity =
+          !opt_in.empty() && (step == "chdir" || step == "no-new-privs" || step == "landlock");
       const bool restricted =
-          mode == "no-fork" && (step == "status report" || step == "seccomp" || step == "exec");
+          mode == "no-fork" &&
+          (step == "status report" || step == "seccomp" || step == "exec" || after_identity);
       for (const auto& m : {v2_, pids_}) {
         if (m.empty()) continue;
         const std::string top = m + "/" + name_.substr(0, name_.find('/'));

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "harness.h"
+#include "privilege.h"
 
 using namespace harness;
 using nlohmann::json;
@@ -15,6 +16,10 @@ namespace {
 
 class Config : public ::testing::Test {
  protected:
+  void SetUp() override {
+    if (std::string why = privilege::policy_files_refused_in(dir_.path); !why.empty())
+      GTEST_SKIP() << why;
+  }
   std::string write(const std::string& text, const std::string& name = "box.toml") {
     std::string p = dir_.path + "/" + name;
     std::ofstream(p) << text;
@@ -64,17 +69,22 @@ TEST_F(Config, EveryKindOfFlagRoundTrips) {
         "--scope", "unix", "--scope", "signal", "--landlock", "best-effort"}},
       {"net-bind = [\"8080\", \"9000-9010\"]\nnet-connect = \"443\"\n",
        {"--net-bind", "8080", "--net-bind", "9000-9010", "--net-connect", "443"}},
-      {"seccomp-deny = [\"ptrace\", \"mount:EACCES\"]\n",
-       {"--seccomp-deny", "ptrace", "--seccomp-deny", "mount:EACCES"}},
+      {"seccomp-deny = [\"@ptrace\", \"@mount:EACCES\"]\n",
+       {"--seccomp-deny", "@ptrace", "--seccomp-deny", "@mount:EACCES"}},
       {"no-new-privs = true\ncap-drop = \"all\"\n", {"--no-new-privs", "--cap-drop", "all"}},
       {"reap = true\nreap-grace = \"0.5\"\nsignal-group = true\nchdir = \"/\"\n",
        {"--reap", "--reap-grace", "0.5", "--signal-group", "--chdir", "/"}},
       {"nice = 5\ncpus = \"0\"\n", {"--nice", "5", "--cpus", "0"}},
   };
+  // Most cases confine PROGRAM: as root, both sides keep uid 0 knowingly.
+  const std::vector<std::string> opt_in = root_opt_in();
   for (const auto& c : cases) {
     const std::string file = write(c.toml + "command = [\"" + kProbe + "\", \"a b\"]\n");
-    Result from_file = boxjail({"--config", file, "--dry-run"});
+    std::vector<std::string> file_argv = {"--config", file, "--dry-run"};
+    file_argv.insert(file_argv.end(), opt_in.begin(), opt_in.end());
+    Result from_file = boxjail(file_argv);
     std::vector<std::string> argv = c.argv;
+    argv.insert(argv.begin(), opt_in.begin(), opt_in.end());
     argv.insert(argv.begin(), "--dry-run");
     argv.insert(argv.end(), {"--", kProbe, "a b"});
     Result from_line = boxjail(argv);
@@ -130,13 +140,16 @@ TEST_F(Config, CommandLineOverridesTheFile) {
   EXPECT_EQ(j["nice"], 3);
   // A flag the file sets is turned off with --FLAG=false.
   const std::string flags = write("keep-fds = true\nno-new-privs = true\ncommand = [\"true\"]\n", "f.toml");
-  Result dry = boxjail({"--config", flags, "--keep-fds=false", "--dry-run"});
+  std::vector<std::string> args = {"--config", flags, "--keep-fds=false", "--dry-run"};
+  for (const auto& a : root_opt_in()) args.push_back(a);  // no-new-privs confines PROGRAM
+  Result dry = boxjail(args);
   ASSERT_EQ(dry.code(), 0) << dry.err;
   json plan = json::parse(dry.out);
   EXPECT_EQ(plan["close_fds"], true);
   EXPECT_EQ(plan["sources"]["keep-fds"], "command line");
   EXPECT_EQ(plan["no_new_privs"]["set"], true);
-  EXPECT_EQ(json::parse(boxjail({"--config", flags, "--dry-run"}).out)["close_fds"], false);
+  args.erase(args.begin() + 2);  // without --keep-fds=false
+  EXPECT_EQ(json::parse(boxjail(args).out)["close_fds"], false);
   // Without the command line's, the file's apply.
   s.argv = {kBoxjail, "--config", file};
   r = run(s);
@@ -155,6 +168,7 @@ TEST_F(Config, TargetSeesWhatTheFileSets) {
               "pidfile = '" + pidfile + "'\nno-new-privs = true\n");
     std::vector<std::string> args = {"--config", file};
     args.insert(args.end(), mode.begin(), mode.end());
+    for (const auto& a : root_opt_in()) args.push_back(a);  // no-new-privs confines PROGRAM
     args.insert(args.end(), {"--", kProbe});
     Spawn s;
     s.argv = {kBoxjail};

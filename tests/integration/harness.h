@@ -100,6 +100,13 @@ std::string without_sanitizer_warnings(const std::string& err);
 /// one-line reason (for example, no private mount namespace in a chroot).
 std::string sysdeny_unavailable(const std::vector<std::string>& flags);
 
+/// {"--user", "root"} when this test process is host uid 0 (euid 0 and a
+/// uid_map that maps 0 to 0: the initial namespace, or `unshare -Urm` run
+/// as root), else {}. A confined PROGRAM that would run as host root is
+/// refused unless --user root says so; tests about something else (a
+/// Landlock rule, a filter) put this in front of their flags.
+std::vector<std::string> root_opt_in();
+
 ino_t inode_of(int fd);
 bool have_cap_sys_resource();
 

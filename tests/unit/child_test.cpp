@@ -112,5 +112,57 @@ TEST(ChildSteps, OrderIsFixed) {
                                     Step::kSignals, Step::kReport, Step::kExec}));
 }
 
+// Every step switched on at once, in both orders of the restriction steps:
+// the list must fit kMaxSteps (it once wrote past a 16-entry array).
+TEST(ChildSteps, EveryStepAtOnceFits) {
+  for (bool early : {false, true}) {
+    ChildSpec s;
+    s.unshare_from = 10;
+    s.cgroup = true;
+    s.session = SessionKind::kProcessGroup;
+    s.die_signal = SIGKILL;
+    s.nofile_first = 0;
+    ChildRlimit r[2] = {};
+    s.rlimits = r;
+    s.n_rlimits = 2;
+    FdStep fs{FdOp::kClearCloexec, 0, 0};
+    s.fd_steps = &fs;
+    s.n_fd_steps = 1;
+    s.set_nice = true;
+    ChildIdentity id;
+    id.set_ids = true;
+    s.identity = &id;
+    s.chdir = "/";
+    s.no_new_privs = !early;
+    s.landlock_fd = 9;
+    char buf[32];
+    s.listen_pid = buf;
+    sigset_t m;
+    s.sigmask = &m;
+    s.report = "x";
+    sock_fprog prog{};
+    s.seccomp = &prog;
+    s.seccomp_jail = &prog;
+    s.restrict_early = early;
+    ChildStep steps[kMaxSteps + 1];
+    steps[kMaxSteps].id = static_cast<Step>(0);  // a sentinel past the end
+    size_t n = build_step_list(s, *reinterpret_cast<ChildStep(*)[kMaxSteps]>(steps));
+    EXPECT_LE(n, kMaxSteps);
+    EXPECT_EQ(static_cast<int>(steps[kMaxSteps].id), 0);
+    std::vector<Step> got;
+    for (size_t i = 0; i < n; ++i) got.push_back(steps[i].id);
+    std::vector<Step> want = {Step::kUnshareFds, Step::kCgroup, Step::kSession,
+                              Step::kParentDeath, Step::kNofileEarly, Step::kFdMoves,
+                              Step::kCloseFds, Step::kRlimits, Step::kSched};
+    if (early) want.insert(want.end(), {Step::kLandlock, Step::kSeccomp});
+    want.insert(want.end(), {Step::kIdentity, Step::kParentDeath, Step::kChdir});
+    if (!early) want.insert(want.end(), {Step::kNoNewPrivs, Step::kLandlock});
+    want.insert(want.end(), {Step::kEnviron, Step::kSignals, Step::kReport});
+    if (!early) want.push_back(Step::kSeccomp);
+    want.push_back(Step::kExec);
+    EXPECT_EQ(got, want) << (early ? "restrict_early" : "in order");
+  }
+}
+
 }  // namespace
 }  // namespace boxjail
