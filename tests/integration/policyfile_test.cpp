@@ -33,24 +33,6 @@ std::string owner_name(uid_t uid) {
                        : "uid " + std::to_string(uid);
 }
 
-// "" if every directory from / down to `dir` could hold an accepted policy
-// file; else which one cannot (as an ordinary user in `unshare -Urm`, / is
-// owned by an unmapped uid, shown as 65534).
-std::string untrusted_ancestor(const std::string& dir) {
-  std::string so_far;
-  for (const auto& part : std::filesystem::path(dir)) {
-    so_far = part == "/" ? "/" : (so_far == "/" ? "" : so_far) + "/" + part.string();
-    struct stat st {};
-    if (stat(so_far.c_str(), &st) != 0) return "cannot stat " + so_far;
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-      return so_far + " is owned by uid " + std::to_string(st.st_uid) +
-             ", not by root or us (in a user namespace, an unmapped owner shows as 65534), so no "
-             "policy file below it can be accepted";
-    if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)
-      return so_far + " is writable by others and not sticky";
-  }
-  return "";
-}
 
 // A BPF program from libseccomp: everything allowed but uname.
 bool write_bpf(const std::string& path) {
@@ -71,7 +53,7 @@ class ByFlag : public ::testing::TestWithParam<std::string> {
     char canonical[PATH_MAX];
     ASSERT_NE(realpath(dir_.path.c_str(), canonical), nullptr);
     dir_path_ = canonical;
-    untrusted_ = untrusted_ancestor(dir_path_);
+    untrusted_ = privilege::policy_files_refused_in(dir_path_);
     // Confinement that leaves PROGRAM as root may be refused unless uid 0
     // is asked for; where setgroups is allowed, ask (it changes nothing).
     if (geteuid() == 0 && privilege::can_become(0).empty()) as_root_ = {"--user", "root"};

@@ -33,25 +33,6 @@ std::string owner_name(uid_t uid) {
                        : "uid " + std::to_string(uid);
 }
 
-// "" if every directory from / down to `dir` is one read_policy_file can
-// accept (owned by root or us, not writable by others unless sticky); else
-// which one is not. As an ordinary user inside `unshare -Urm`, / itself is
-// owned by a uid the namespace does not map, shown as 65534.
-std::string untrusted_ancestor(const std::string& dir) {
-  std::string so_far;
-  for (const auto& part : std::filesystem::path(dir)) {
-    so_far = part == "/" ? "/" : (so_far == "/" ? "" : so_far) + "/" + part.string();
-    struct stat st {};
-    if (stat(so_far.c_str(), &st) != 0) return "cannot stat " + so_far;
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-      return so_far + " is owned by uid " + std::to_string(st.st_uid) +
-             ", not by root or us (in a user namespace, an unmapped owner shows as 65534), so no "
-             "policy file below it can be accepted";
-    if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)
-      return so_far + " is writable by others and not sticky";
-  }
-  return "";
-}
 
 class PolicyFile : public ::testing::Test {
  protected:
@@ -61,7 +42,7 @@ class PolicyFile : public ::testing::Test {
     char canonical[PATH_MAX];
     ASSERT_NE(realpath(tmpl, canonical), nullptr);
     dir_ = canonical;
-    untrusted_ = untrusted_ancestor(dir_);
+    untrusted_ = privilege::policy_files_refused_in(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
