@@ -296,7 +296,10 @@ std::string sysdeny_unavailable(const std::vector<std::string>& flags) {
 std::vector<std::string> root_opt_in() {
   if (geteuid() != 0) return {};
   // Lines of "INSIDE OUTSIDE COUNT": is inside uid 0 outside uid 0?
-  std::istringstream map(slurp("/proc/self/uid_map"));
+  const std::string text = slurp("/proc/self/uid_map");
+  // Unreadable (no /proc): boxjail takes it as the initial namespace.
+  if (text.empty()) return {"--user", "root"};
+  std::istringstream map(text);
   for (unsigned long in, out, count; map >> in >> out >> count;)
     if (in == 0 && count > 0) return out == 0 ? std::vector<std::string>{"--user", "root"}
                                               : std::vector<std::string>{};
