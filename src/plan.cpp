@@ -550,7 +550,11 @@ std::string plan_to_json(const LaunchPlan& plan) {
   j += plan.reap ? "true" : "false";
   j += ",\"signal_group\":";
   j += plan.signal_group ? "true" : "false";
-  j += ",\"grace_ms\":" + std::to_string(plan.grace_ms) + '}';
+  j += ",\"grace_ms\":" + std::to_string(plan.grace_ms);
+  // --cgroup makes it a subreaper too: its clean-up tells PROGRAM's
+  // processes by their parent chain.
+  j += ",\"subreaper\":";
+  j += plan.mode == Mode::kSupervise && (plan.reap || plan.cgroup.active) ? "true}" : "false}";
   j += ",\"cgroup\":" + (plan.cgroup.active ? cgroup::to_json(plan.cgroup) : "null");
   j += ",\"scheduling\":{\"cpus\":";
   if (plan.set_cpus) {

@@ -170,7 +170,7 @@ TEST(Plan, DryRunJson) {
             "\"fds\":[{\"target\":3,\"source\":4}],\"close_fds\":true,\"pidfile\":null,"
             "\"status_fd\":null,\"die_with_parent\":null,\"listen_fds\":null,"
             "\"chdir\":null,\"supervisor\":{\"reap\":false,\"signal_group\":false,"
-            "\"grace_ms\":2000},\"cgroup\":null,\"scheduling\":{\"cpus\":null,\"nice\":null,"
+            "\"grace_ms\":2000,\"subreaper\":false},\"cgroup\":null,\"scheduling\":{\"cpus\":null,\"nice\":null,"
             "\"oom_score_adj\":null},\"landlock\":null,\"seccomp\":null,\"jail\":null,"
             "\"die_with_supervisor\":null,\"restrict_early\":false,\"identity\":null,"
             "\"no_new_privs\":{\"set\":false,\"why\":\"not asked for\"}}\n");
