@@ -29,14 +29,35 @@ const char* const kV1Controllers[] = {"cpu",     "cpuacct", "cpuset",   "memory"
                                       "freezer", "net_cls", "blkio",    "perf_event",
                                       "net_prio", "hugetlb", "pids",    "rdma",   "misc"};
 
-std::string read_text(const std::string& path) {
+// Reads `path` whole; false with `*err` set when it cannot.
+bool read_all(const std::string& path, std::string* out, int* err) {
+  out->clear();
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return "";
-  std::string s;
+  if (!fd.valid()) return *err = errno, false;
   char buf[4096];
-  ssize_t n;
-  while ((n = read(fd.get(), buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n == 0) return true;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return *err = errno, false;
+    }
+    out->append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string read_text(const std::string& path) {
+  std::string s;
+  int err = 0;
+  read_all(path, &s, &err);
   return s;
+}
+
+// Milliseconds since `start` (CLOCK_MONOTONIC).
+long ms_since(const timespec& start) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
 }
 
 std::vector<std::string> words(const std::string& s, char sep) {
@@ -102,23 +123,6 @@ bool parse_bytes(const std::string& s, uint64_t* out) {
 // descendants are ended: those whose chain of parents reaches the
 // supervisor, a child subreaper with --cgroup, so that every orphan of
 // PROGRAM's is re-parented to it and not to init.
-
-// Reads `path` whole; false with `*err` set when it cannot.
-bool read_all(const std::string& path, std::string* out, int* err) {
-  out->clear();
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return *err = errno, false;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd.get(), buf, sizeof buf);
-    if (n == 0) return true;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return *err = errno, false;
-    }
-    out->append(buf, static_cast<size_t>(n));
-  }
-}
 
 // The parent of `pid` (field 4 of /proc/PID/stat: the real parent, not a
 // tracer), or -1 with `*err` set.
@@ -229,13 +233,12 @@ long pidfd_kill(int pidfd) { return syscall(SYS_pidfd_send_signal, pidfd, SIGKIL
 // Waits up to `ms` for the processes behind `pidfds` to end (a pidfd polls
 // readable once its process has exited).
 void wait_exits(std::vector<UniqueFd>* pidfds, int ms) {
-  timespec start{}, now{};
+  timespec start{};
   clock_gettime(CLOCK_MONOTONIC, &start);
   std::vector<pollfd> pfds;
   for (const auto& fd : *pidfds) pfds.push_back({fd.get(), POLLIN, 0});
   while (!pfds.empty()) {
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    const long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    const long spent = ms_since(start);
     if (spent >= ms || poll(pfds.data(), pfds.size(), static_cast<int>(ms - spent)) == 0) break;
     pfds.erase(std::remove_if(pfds.begin(), pfds.end(),
                               [](const pollfd& p) { return p.revents != 0; }),
@@ -568,7 +571,7 @@ void CgroupRuntime::end_descendants(const Place& p) {
   std::vector<Member> members, left;
   std::vector<std::string> below;
   std::vector<int> left_errs;
-  timespec start{}, now{};
+  timespec start{};
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (int round = 0;; ++round) {
     members.clear();
@@ -624,9 +627,7 @@ void CgroupRuntime::end_descendants(const Place& p) {
       }
     }
     if (pidfds.empty() && plain.empty()) break;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    const long spent_ms =
-        (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    const long spent_ms = ms_since(start);
     if (round >= 200 || spent_ms >= 2000) {  // bounded as before
       log::warn("--cgroup " + plan_->spec + ": " + std::to_string(pidfds.size() + plain.size()) +
                 " processes PROGRAM started are still in " + p.dir + " after " +

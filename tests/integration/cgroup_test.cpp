@@ -20,33 +20,14 @@ namespace {
 using namespace harness;
 using json = nlohmann::json;
 
-// The mount point of the cgroup v2 hierarchy, and of the v1 hierarchy with
-// `controller`, from /proc/self/mountinfo ("" if none).
-std::string mount_of(const std::string& controller) {
-  std::istringstream in(slurp("/proc/self/mountinfo"));
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream pre(line.substr(0, dash)), post(line.substr(dash + 3));
-    std::string f[5], type, src, opts;
-    for (auto& x : f) pre >> x;
-    post >> type >> src >> opts;
-    if (controller.empty() && type == "cgroup2") return f[4];
-    if (!controller.empty() && type == "cgroup" && ("," + opts + ",").find("," + controller + ",") != std::string::npos)
-      return f[4];
-  }
-  return "";
-}
-
 bool exists(const std::string& p) { return access(p.c_str(), F_OK) == 0; }
 
 class Cgroup : public ::testing::Test {
  protected:
   void SetUp() override {
-    v2_ = mount_of("");
-    pids_ = mount_of("pids");
-    memory_ = mount_of("memory");
+    v2_ = cgroup_mount("");
+    pids_ = cgroup_mount("pids");
+    memory_ = cgroup_mount("memory");
     if (v2_.empty() && pids_.empty()) GTEST_SKIP() << "no cgroup hierarchy is mounted here";
     const std::string probe = (v2_.empty() ? pids_ : v2_) + "/boxjail-write-check";
     if (mkdir(probe.c_str(), 0755) != 0)

@@ -22,26 +22,6 @@ namespace {
 
 using namespace harness;
 
-// The mount point of the cgroup v2 hierarchy (controller ""), or of the v1
-// hierarchy with `controller`, from /proc/self/mountinfo; "" if none.
-std::string mount_of(const std::string& controller) {
-  std::istringstream in(slurp("/proc/self/mountinfo"));
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream pre(line.substr(0, dash)), post(line.substr(dash + 3));
-    std::string f[5], type, src, opts;
-    for (auto& x : f) pre >> x;
-    post >> type >> src >> opts;
-    if (controller.empty() && type == "cgroup2") return f[4];
-    if (!controller.empty() && type == "cgroup" &&
-        ("," + opts + ",").find("," + controller + ",") != std::string::npos)
-      return f[4];
-  }
-  return "";
-}
-
 bool exists(const std::string& p) { return access(p.c_str(), F_OK) == 0; }
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -84,8 +64,8 @@ class Deputy : public ::testing::Test {
     if (geteuid() != 0)
       GTEST_SKIP() << "needs uid 0 (the attack is a uid-0 PROGRAM moving a process it does not "
                       "own into its cgroup)";
-    v2_ = mount_of("");
-    pids_ = mount_of("pids");
+    v2_ = cgroup_mount("");
+    pids_ = cgroup_mount("pids");
     if (v2_.empty() && pids_.empty())
       GTEST_SKIP() << "no cgroup hierarchy is mounted here (/proc/self/mountinfo)";
     const std::string probe = (v2_.empty() ? pids_ : v2_) + "/boxjail-write-check";

@@ -306,6 +306,23 @@ std::vector<std::string> root_opt_in() {
   return {};
 }
 
+std::string cgroup_mount(const std::string& controller) {
+  std::istringstream in(slurp("/proc/self/mountinfo"));
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream pre(line.substr(0, dash)), post(line.substr(dash + 3));
+    std::string f[5], type, src, opts;
+    for (auto& x : f) pre >> x;
+    post >> type >> src >> opts;
+    if (controller.empty() && type == "cgroup2") return f[4];
+    if (!controller.empty() && type == "cgroup" && ("," + opts + ",").find("," + controller + ",") != std::string::npos)
+      return f[4];
+  }
+  return "";
+}
+
 ino_t inode_of(int fd) {
   struct stat st {};
   fstat(fd, &st);

@@ -107,6 +107,10 @@ std::string sysdeny_unavailable(const std::vector<std::string>& flags);
 /// Landlock rule, a filter) put this in front of their flags.
 std::vector<std::string> root_opt_in();
 
+/// The mount point of the cgroup v2 hierarchy (controller ""), or of the
+/// v1 hierarchy with `controller`, from /proc/self/mountinfo; "" if none.
+std::string cgroup_mount(const std::string& controller);
+
 ino_t inode_of(int fd);
 bool have_cap_sys_resource();
 
