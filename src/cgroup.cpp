@@ -679,6 +679,30 @@ void CgroupRuntime::end_descendants(const Place& p) {
       remove_dir(*it);
 }
 
+void CgroupRuntime::signal_descendants(int sig, pid_t except_pid, pid_t except_pgid) {
+  if (!plan_) return;
+  Lineage lineage(getpid());
+  std::set<pid_t> seen;  // a process is in one cgroup of every hierarchy
+  for (const Place& p : plan_->places) {
+    std::vector<Member> members;
+    std::vector<std::string> below;
+    scan(p.dir, &members, &below, &seen);
+    for (const Member& m : members) {
+      if (m.pid == except_pid || (except_pgid > 0 && getpgid(m.pid) == except_pgid)) continue;
+      // The pidfd first, then the check, as in end_descendants().
+      const long fd = pidfd_open(m.pid);
+      if (fd < 0 && errno == ESRCH) continue;
+      UniqueFd pidfd(fd >= 0 ? static_cast<int>(fd) : -1);
+      int err = 0;
+      if (lineage.of(m.pid, &err) != Origin::kDescendant) continue;
+      if (pidfd.valid())
+        syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0);
+      else
+        kill(m.pid, sig);
+    }
+  }
+}
+
 void CgroupRuntime::leave_and_remove() {
   if (!plan_) return;
   for (size_t i = 0; i < plan_->places.size() && i < origins_.size(); ++i) {

@@ -65,6 +65,10 @@ int step_sched(const ChildSpec& s, int32_t* detail) noexcept {
   return 0;
 }
 
+int step_netns(const ChildSpec& s, int32_t*) noexcept {
+  return setns(s.netns_fd, CLONE_NEWNET) != 0 ? errno : 0;
+}
+
 int step_session(const ChildSpec& s, int32_t*) noexcept {
   if (s.session == SessionKind::kNewSession) return setsid() < 0 ? errno : 0;
   if (setpgid(0, 0) != 0) return errno;
@@ -155,6 +159,21 @@ int step_seccomp(const ChildSpec& s, int32_t* detail) noexcept {
     *detail = 0;
     return errno;
   }
+  if (s.seccomp && s.notify) {
+    // The hand-over (child.h): announce the listener's number, load, wait.
+    int next = fcntl(s.handover_fd, F_DUPFD_CLOEXEC, 0);
+    if (next < 0) return errno;
+    close(next);
+    StepFailure m{kHandover, 0, next};
+    if (write(s.handover_fd, &m, sizeof m) != static_cast<ssize_t>(sizeof m)) return EPIPE;
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                s.seccomp) < 0) {
+      *detail = 1;
+      return errno;
+    }
+    syscall(kHandoverSyscall);  // returns once the supervisor holds the listener
+    return 0;
+  }
   if (s.seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, s.seccomp) != 0) {
     *detail = 1;
     return errno;
@@ -186,6 +205,7 @@ const char* step_name(Step s) {
     case Step::kUnshareFds: return "unshare descriptors";
     case Step::kCgroup: return "cgroup";
     case Step::kSched: return "scheduling";
+    case Step::kNetns: return "netns";
     case Step::kSession: return "session";
     case Step::kParentDeath: return "die-with-parent";
     case Step::kEnviron: return "environment";
@@ -223,6 +243,7 @@ size_t build_step_list(const ChildSpec& s, ChildStep (&out)[kMaxSteps]) {
   if (s.n_rlimits > static_cast<size_t>(s.nofile_first >= 0 ? 1 : 0))
     out[n++] = {Step::kRlimits, step_rlimits};
   if (s.cpus || s.set_nice || s.oom_score_adj) out[n++] = {Step::kSched, step_sched};
+  if (s.netns_fd >= 0) out[n++] = {Step::kNetns, step_netns};
   const bool seccomp = s.seccomp || s.seccomp_jail;
   if (s.restrict_early) {
     if (s.landlock_fd >= 0) out[n++] = {Step::kLandlock, step_landlock};
@@ -370,7 +391,7 @@ pid_t start_child_in_cgroup(const ChildSpec& spec, const ChildStep* steps, size_
   if (!stack.ok()) return -1;
   ChildArgs args{&spec, steps, n, status_fd};
   clone_args ca{};
-  ca.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP |
+  ca.flags = (spec.notify ? 0 : CLONE_VM | CLONE_VFORK) | CLONE_INTO_CGROUP |
              (spec.unshare_from >= 0 ? CLONE_FILES : 0);
   ca.exit_signal = SIGCHLD;
   ca.stack = reinterpret_cast<uint64_t>(stack.base);
@@ -395,7 +416,9 @@ pid_t start_child(const ChildSpec& spec, const ChildStep* steps, size_t n, int s
   if (!stack.ok()) return -1;
   ChildArgs args{&spec, steps, n, status_fd};
   const int share = spec.unshare_from >= 0 ? CLONE_FILES : 0;
-  return clone(child_entry, stack.top(), CLONE_VM | CLONE_VFORK | share | SIGCHLD, &args);
+  // With a listener to hand over, a copy that runs beside us (child.h).
+  const int vm = spec.notify ? 0 : CLONE_VM | CLONE_VFORK;
+  return clone(child_entry, stack.top(), vm | share | SIGCHLD, &args);
 #endif
 }
 

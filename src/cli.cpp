@@ -1,6 +1,7 @@
 #include "boxjail/cli.h"
 
 #include "boxjail/config.h"
+#include "boxjail/profile.h"
 #include "boxjail/version.h"
 
 #include <CLI/CLI.hpp>
@@ -134,6 +135,26 @@ const Flag kFlags[] = {
     {"--seccomp-keep-io-uring", nullptr,
      "Keep io_uring under a deny list (its operations bypass seccomp)", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.seccomp_keep_io_uring); }},
+    {"--learn", "FILE",
+     "Run PROGRAM unrestricted by seccomp, record its calls, paths and ports, and write (or "
+     "merge into) FILE a config that replays the run under enforcement", Complete::kFile,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.learn); }},
+    {"--exec-once", nullptr,
+     "After boxjail's exec of PROGRAM, every execve and execveat of PROGRAM and its "
+     "descendants fails", Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.exec_once); }},
+    {"--restrict-namespaces{all}", "TYPES",
+     "No new namespaces of these types (user,net,mnt,pid,ipc,uts,cgroup,time; all when none "
+     "given) by unshare, setns or clone", Complete::kNamespaces,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.restrict_namespaces); }},
+    {"--restrict-address-families", "AF,...",
+     "socket() and socketpair() only for these families (unix,inet,inet6,netlink,...); others "
+     "fail with EAFNOSUPPORT", Complete::kAddressFamily,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.restrict_address_families); }},
+    {"--memory-deny-write-execute", nullptr,
+     "No memory both writable and executable, and none made executable later (PR_SET_MDWE, "
+     "or seccomp)", Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.memory_deny_write_execute); }},
     {"--no-new-privs", nullptr, "Set PR_SET_NO_NEW_PRIVS for PROGRAM", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.no_new_privs); }},
     {"--allow-new-privs", nullptr,
@@ -159,7 +180,8 @@ const Flag kFlags[] = {
      "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends",
      Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.reap); }},
-    {"--reap-grace", "SECONDS", "Between SIGTERM and SIGKILL for what is left (default 2)",
+    {"--reap-grace", "SECONDS",
+     "Between SIGTERM and SIGKILL for what is left, and after --timeout's signal (default 2)",
      Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.reap_grace); }},
     {"--signal-group", nullptr,
@@ -167,6 +189,23 @@ const Flag kFlags[] = {
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.signal_group); }},
     {"--chdir", "DIR", "PROGRAM's working directory", Complete::kDir,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.chdir); }},
+    {"--clear-env", nullptr,
+     "PROGRAM starts with no environment variables but --keep-env's and --setenv's",
+     Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.clear_env); }},
+    {"--setenv", "NAME=VALUE", "Set NAME to VALUE in PROGRAM's environment (repeatable)",
+     Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.set_env); }},
+    {"--unsetenv", "NAME", "Remove NAME from PROGRAM's environment (repeatable)",
+     Complete::kEnvName,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.unset_env); }},
+    {"--keep-env", "NAME,...", "With --clear-env: keep these of boxjail's variables",
+     Complete::kEnvName,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.keep_env); }},
+    {"--user-env", nullptr,
+     "Set HOME, USER, LOGNAME and SHELL from --user's passwd entry, as su - does",
+     Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.user_env); }},
     {"--cgroup", "PATH", "Run PROGRAM in cgroup PATH (created if missing, removed after)",
      Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.cgroup); }},
@@ -179,6 +218,18 @@ const Flag kFlags[] = {
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.nice); }},
     {"--oom-score-adj", "N", "PROGRAM's OOM score adjustment, -1000 to 1000", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.oom_score_adj); }},
+    {"--netns", "PATH",
+     "Join the network namespace PATH (/run/netns/NAME, /proc/PID/ns/net) before the identity "
+     "change", Complete::kFile,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.netns); }},
+    {"--timeout", "DURATION[:SIGNAL]",
+     "After DURATION (30, 1.5, 500ms, 2m) PROGRAM gets SIGNAL (default TERM), then KILL after "
+     "--reap-grace; exit 124", Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.timeout); }},
+    {"--profile", "NAME|FILE",
+     "Start from a profile: qemu (built in) or a TOML FILE of --config's keys; options given "
+     "add to its lists and replace its other values", Complete::kFile,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.profile); }},
     {"--config", "FILE",
      "Read options from a TOML file, one key per long option; the command line overrides it",
      Complete::kFile,
@@ -188,6 +239,10 @@ const Flag kFlags[] = {
     {"--features{text}", "FORMAT",
      "Print what this kernel and build support, as text or json, and exit", Complete::kFeatures,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.features); }},
+    {"--list-syscall-groups{all}", "GROUP",
+     "Print the system call groups, or one group's calls (=@NAME), and exit",
+     Complete::kSyscallGroup,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.list_syscall_groups); }},
     {"--dry-run", nullptr, "Print the launch plan as JSON and exit", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.dry_run); }},
     {"-v,--verbose", nullptr, "More log output (repeatable)", Complete::kNone,
@@ -281,7 +336,8 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   // and an unknown word is reported below as before.
   const std::vector<std::string_view> said = mentioned(argc, argv);
   const bool config = named("--config", said);
-  const bool all = config || named("-h,--help", said);
+  // A profile may name any option too (profile.h).
+  const bool all = config || named("--profile", said) || named("-h,--help", said);
   std::vector<std::pair<const Flag*, CLI::Option*>> added;
   for (const Flag& f : kFlags)
     if (all || named(f.names, said)) added.push_back({&f, f.add(app, o, f)});
@@ -341,6 +397,15 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
     return res;
   }
 
+  // --profile: its keys go under what the command line and the config
+  // file gave (profile.h).
+  if (std::string perr; !profile::apply(app, &o, &perr)) {
+    res.kind = CliResult::kExit;
+    res.exit_code = 125;
+    res.err = perr;
+    return res;
+  }
+
   // Flags whose value may legitimately be empty say whether they were given.
   auto given = [&](const char* names) {
     for (const auto& [f, opt] : added)
@@ -364,7 +429,15 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   o.has_cpus = given("--cpus");
   o.has_nice = given("--nice");
   o.has_oom_score_adj = given("--oom-score-adj");
+  o.has_netns = given("--netns");
+  o.has_timeout = given("--timeout");
   o.has_features = given("--features{text}");
+  o.has_list_syscall_groups = given("--list-syscall-groups{all}");
+  o.has_learn = given("--learn");
+  o.has_restrict_namespaces = given("--restrict-namespaces{all}");
+  if (o.has_learn)
+    for (const auto& [f, opt] : added)
+      if (opt->count() > 0) o.given.push_back({long_name(*f), opt->results()});
   std::vector<std::string> rest = app.remaining();
   size_t first = 0;
   if (!rest.empty() && rest[0] == "--") {
@@ -389,13 +462,16 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   // Where each value came from, for --dry-run and for messages about the
   // file: the command line (the words before PROGRAM) wins; what else has a
   // value came from the file.
-  if (config || o.dry_run) {
+  if (config || o.has_profile || o.dry_run) {
     const std::vector<std::string_view> on_line =
         mentioned(argc - static_cast<int>(rest.size()), argv);
     for (const auto& [f, opt] : added) {
       if (opt->count() == 0) continue;
       const std::string key = long_name(*f);
-      if (key == "config") continue;
+      // The keys only a profile gave have their source already.
+      if (key == "config" || std::any_of(o.sources.begin(), o.sources.end(),
+                                         [&](const auto& s) { return s.first == key; }))
+        continue;
       o.sources.push_back({key, named(f->names, on_line) ? "command line" : o.config});
     }
     if (!o.command.empty())
@@ -406,7 +482,7 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
 }
 
 std::string attribute_error(const Options& opts, const std::string& msg) {
-  if (!opts.has_config) return msg;
+  if (!opts.has_config && !opts.has_profile) return msg;
   // The first "--NAME" in the message that names a key.
   for (size_t at = msg.find("--"); at != std::string::npos; at = msg.find("--", at + 2)) {
     size_t end = at + 2;
@@ -416,7 +492,7 @@ std::string attribute_error(const Options& opts, const std::string& msg) {
     for (const auto& [k, from] : opts.sources)
       if (k == key) return from == "command line" ? msg : from + ": key '" + key + "': " + msg;
   }
-  if (msg.rfind("missing PROGRAM", 0) == 0)
+  if (msg.rfind("missing PROGRAM", 0) == 0 && opts.has_config)
     return msg + "; or give command = [...] in " + opts.config;
   if (msg.rfind("cannot execute", 0) == 0 || msg.find("not found") != std::string::npos)
     for (const auto& [k, from] : opts.sources)

@@ -5,6 +5,7 @@
 
 #include "boxjail/cli.h"
 #include "boxjail/policyfile.h"
+#include "boxjail/profile.h"  // checked_items, shared with --profile
 
 namespace boxjail::config {
 namespace {
@@ -114,24 +115,37 @@ std::vector<CLI::ConfigItem> TomlReader::from_config(std::istream&) const {
     const std::string prefix = "--config " + file + ": ";
     throw PolicyFileError(err.rfind(prefix, 0) == 0 ? err.substr(prefix.size()) : err, err);
   }
+  return checked_items(text, app, "--config", &command);
+}
+
+std::vector<CLI::ConfigItem> checked_items(const std::string& text, const CLI::App* app,
+                                          const std::string& flag,
+                                          std::vector<std::string>* command) {
+  const bool profile = flag == "--profile";
+  const std::string where = profile ? "a profile" : "a config file";
   std::istringstream in(text);
   std::istringstream joined(join_arrays(in));
-  std::vector<CLI::ConfigItem> read = CLI::ConfigTOML::from_config(joined);
+  std::vector<CLI::ConfigItem> read = CLI::ConfigTOML().from_config(joined);
   std::vector<CLI::ConfigItem> out;
   for (CLI::ConfigItem& it : read) {
     if (it.name == "++" || it.name == "--" || !it.parents.empty())
       throw CLI::ConfigError("key '" + it.fullname() +
                              "': tables are not supported (one key per long option, at the top)");
-        if (it.name == "command") {
+    if (it.name == "command" && profile)
+      throw CLI::ConfigError("key 'command': not allowed in a profile (PROGRAM comes from the "
+                             "command line or from --config)");
+    if (it.name == "command") {
       if (it.inputs.empty() || it.inputs[0].empty())
         throw CLI::ConfigError("key 'command': empty (give PROGRAM and its arguments, such as "
                                "command = [\"qemu-system-x86_64\", \"-m\", \"1G\"])");
-      command = it.inputs;
+      *command = it.inputs;
       continue;
     }
     const std::string n = it.name;
-    if (n == "config" || n == "features" || n == "help" || n == "version")
-      throw CLI::ConfigError("key '" + n + "': not allowed in a config file (give --" + n +
+    if (n == "config" || n == "features" || n == "list-syscall-groups" || n == "help" ||
+        n == "version" ||
+        (n == "profile" && profile))
+      throw CLI::ConfigError("key '" + n + "': not allowed in " + where + " (give --" + n +
                              " on the command line)");
     const Flag* f = find_flag(n);
     if (f == nullptr)

@@ -34,11 +34,7 @@ bool parse_id(const std::string& s, uint32_t* out) {
 // "files" (systemd, LDAP) would be loaded with dlopen() into it, which a
 // static program cannot do safely. Users from other sources are given as
 // numbers.
-struct DbUser {
-  std::string name;
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
+using DbUser = PasswdEntry;
 struct DbGroup {
   std::string name;
   gid_t gid = 0;
@@ -54,7 +50,8 @@ bool find_user(Match match, DbUser* out) {
   bool hit = false;
   while (!hit && fgetpwent_r(f, &pw, buf, sizeof buf, &found) == 0 && found) {
     if (match(pw)) {
-      *out = {pw.pw_name, pw.pw_uid, pw.pw_gid};
+      *out = {pw.pw_name, pw.pw_uid, pw.pw_gid, pw.pw_dir ? pw.pw_dir : "",
+              pw.pw_shell ? pw.pw_shell : ""};
       hit = true;
     }
   }
@@ -209,6 +206,14 @@ std::string cap_name(int cap) {
   std::string s = n ? n : std::to_string(cap);
   cap_free(n);
   return s;
+}
+
+bool passwd_by_name(const std::string& name, PasswdEntry* out) {
+  return find_user([&](const passwd& p) { return name == p.pw_name; }, out);
+}
+
+bool passwd_by_uid(uid_t uid, PasswdEntry* out) {
+  return find_user([&](const passwd& p) { return p.pw_uid == uid; }, out);
 }
 
 bool check_identity(const Options& o, SystemFacts&, bool confined, IdentityPlan* plan,

@@ -3,11 +3,19 @@
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <seccomp.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
 
 #include "boxjail/cli.h"
 #include "boxjail/plan.h"
@@ -43,18 +51,75 @@ void add(std::vector<Rule>* rules, const char* name, int err, const std::string&
 // one equality per small value left out, then everything from the largest
 // allowed value up, which also takes any value with an upper bit set.
 void deny_unless_in(std::vector<Rule>* rules, unsigned arg, std::vector<uint64_t> allowed,
-                    std::vector<Cond> also, int err, const std::string& from) {
+                    std::vector<Cond> also, int err, const std::string& from,
+                    const char* call = "socket") {
   uint64_t v = 0;
   for (uint64_t a : allowed) {
     for (; v < a; ++v) {
       std::vector<Cond> c = also;
       c.push_back(eq(arg, v));
-      add(rules, "socket", err, from, c);
+      add(rules, call, err, from, c);
     }
     v = a + 1;
   }
   also.push_back(ge(arg, v));
-  add(rules, "socket", err, from, also);
+  add(rules, call, err, from, also);
+}
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef PR_GET_MDWE
+#define PR_GET_MDWE 66
+#endif
+
+struct Named {
+  const char* name;
+  uint64_t value;
+};
+constexpr Named kNamespaces[] = {{"user", CLONE_NEWUSER}, {"net", CLONE_NEWNET},
+                                 {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
+                                 {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
+                                 {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
+// The address families of linux/socket.h, by the names socket(7) uses.
+constexpr Named kFamilies[] = {
+    {"unix", 1},       {"local", 1},      {"inet", 2},     {"ax25", 3},      {"ipx", 4},
+    {"appletalk", 5},  {"netrom", 6},     {"bridge", 7},   {"atmpvc", 8},    {"x25", 9},
+    {"inet6", 10},     {"rose", 11},      {"decnet", 12},  {"netbeui", 13},  {"security", 14},
+    {"key", 15},       {"netlink", 16},   {"packet", 17},  {"econet", 19},   {"atmsvc", 20},
+    {"rds", 21},       {"sna", 22},       {"irda", 23},    {"pppox", 24},    {"wanpipe", 25},
+    {"llc", 26},       {"ib", 27},        {"mpls", 28},    {"can", 29},      {"tipc", 30},
+    {"bluetooth", 31}, {"iucv", 32},      {"rxrpc", 33},   {"isdn", 34},     {"phonet", 35},
+    {"ieee802154", 36}, {"caif", 37},     {"alg", 38},     {"nfc", 39},      {"vsock", 40},
+    {"kcm", 41},       {"qipcrtr", 42},   {"smc", 43},     {"xdp", 44},      {"mctp", 45}};
+
+// "a,b" → the values of the names in `table` (without `prefix`, any case).
+bool parse_names(const std::string& flag, const std::string& list, const Named* table, size_t n,
+                 const char* prefix, std::vector<uint64_t>* out, std::string* err) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = std::min(list.find(',', start), list.size());
+    std::string w = list.substr(start, comma - start);
+    start = comma + 1;
+    for (char& ch : w) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+    if (w.rfind(prefix, 0) == 0) w = w.substr(strlen(prefix));
+    bool found = false;
+    for (size_t i = 0; i < n; ++i)
+      if (w == table[i].name) {
+        out->push_back(table[i].value);
+        found = true;
+      }
+    if (!found) {
+      std::string names;
+      for (size_t i = 0; i < n && i < 12; ++i) names += (i ? ", " : "") + std::string(table[i].name);
+      return *err = flag + " " + list + ": unknown name '" + w + "' (one of " + names +
+                    (n > 12 ? ", ..." : "") + ")",
+             false;
+    }
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  return true;
 }
 
 }  // namespace
@@ -79,6 +144,11 @@ std::string confining_flag(const Options& o) {
       {o.has_seccomp_default, "--seccomp-default"},
       {o.has_seccomp_profile, "--seccomp-profile"},
       {o.has_seccomp_bpf, "--seccomp-bpf"},
+      {o.has_learn, "--learn"},
+      {o.exec_once, "--exec-once"},
+      {o.has_restrict_namespaces, "--restrict-namespaces"},
+      {!o.restrict_address_families.empty(), "--restrict-address-families"},
+      {o.memory_deny_write_execute, "--memory-deny-write-execute"},
       {o.has_user, "--user"},
       {o.has_groups, "--groups"},
       {!o.cap_drop.empty(), "--cap-drop"},
@@ -173,6 +243,57 @@ bool check(const Options& o, const seccomp::SeccompPlan& user, JailPlan* plan, s
     for (const char* call : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
       add(&r, call, EPERM, "jail: io_uring", {});
   }
+  // --restrict-namespaces: no new namespace of those types, made
+  // (unshare, clone) or joined (setns; nstype 0 joins whatever the
+  // descriptor is). clone3's flags are in memory: it gets ENOSYS.
+  if (o.has_restrict_namespaces) {
+    std::vector<uint64_t> types;
+    if (o.restrict_namespaces.empty() || o.restrict_namespaces == "all") {
+      for (const auto& t : kNamespaces) types.push_back(t.value);
+    } else if (!parse_names("--restrict-namespaces", o.restrict_namespaces, kNamespaces,
+                            std::size(kNamespaces), "", &types, err)) {
+      return false;
+    }
+    const std::string from = "--restrict-namespaces";
+    for (uint64_t t : types) {
+      plan->namespaces |= t;
+      add(&r, "unshare", EPERM, from, {has_flag(0, t)});
+      add(&r, "clone", EPERM, from, {has_flag(0, t)});
+      add(&r, "setns", EPERM, from, {has_flag(1, t)});
+    }
+    add(&r, "setns", EPERM, from, {eq(1, 0)});
+  }
+  // --restrict-address-families: socket() and socketpair() for those only.
+  if (!o.restrict_address_families.empty()) {
+    std::vector<uint64_t> fams;
+    for (const auto& list : o.restrict_address_families)
+      if (list != "none" && !parse_names("--restrict-address-families", list, kFamilies,
+                                         std::size(kFamilies), "af_", &fams, err))
+        return false;
+    std::sort(fams.begin(), fams.end());
+    fams.erase(std::unique(fams.begin(), fams.end()), fams.end());
+    plan->families = fams;
+    plan->restrict_families = true;
+    for (const char* call : {"socket", "socketpair"})
+      deny_unless_in(&r, 0, fams, {}, EAFNOSUPPORT, "--restrict-address-families", call);
+  }
+  // --memory-deny-write-execute: PR_SET_MDWE where the kernel has it (6.3:
+  // boxjail sets it before the child starts; fork and exec keep it), else
+  // the seccomp rules systemd's MemoryDenyWriteExecute= uses.
+  if (o.memory_deny_write_execute) {
+    bool prctl_ok = prctl(PR_GET_MDWE, 0, 0, 0, 0) >= 0;
+#ifdef BOXJAIL_FAULT_INJECTION
+    if (getenv("BOXJAIL_NO_MDWE")) prctl_ok = false;  // the tests' older kernel
+#endif
+    plan->mdwe = prctl_ok ? Mdwe::kPrctl : Mdwe::kSeccomp;
+    if (!prctl_ok) {
+      const std::string from = "--memory-deny-write-execute";
+      add(&r, "mmap", EPERM, from, {has_flag(2, PROT_WRITE | PROT_EXEC)});
+      add(&r, "mprotect", EPERM, from, {has_flag(2, PROT_EXEC)});
+      add(&r, "pkey_mprotect", EPERM, from, {has_flag(2, PROT_EXEC)});
+      add(&r, "shmat", EPERM, from, {has_flag(2, SHM_EXEC)});
+    }
+  }
   return seccomp::compile(SCMP_ACT_ALLOW, r, &plan->program, err);
 }
 
@@ -222,6 +343,30 @@ std::string to_json(const JailPlan& plan) {
   } else {
     j += "null";
   }
+  j += ",\"namespaces\":";
+  if (plan.namespaces) {
+    std::string types;
+    for (const auto& t : kNamespaces)
+      if (plan.namespaces & t.value) types += (types.empty() ? "" : ",") + std::string(t.name);
+    json_escape(&j, "no new " + types + " namespaces (clone3 gets ENOSYS)");
+  } else {
+    j += "null";
+  }
+  j += ",\"address_families\":";
+  if (plan.restrict_families) {
+    j += '[';
+    for (size_t i = 0; i < plan.families.size(); ++i) {
+      if (i) j += ',';
+      j += std::to_string(plan.families[i]);
+    }
+    j += ']';
+  } else {
+    j += "null";
+  }
+  j += ",\"memory_deny_write_execute\":";
+  j += plan.mdwe == Mdwe::kPrctl     ? "\"PR_SET_MDWE\""
+       : plan.mdwe == Mdwe::kSeccomp ? "\"seccomp: mmap W+X, mprotect X, shmat SHM_EXEC\""
+                                      : "null";
   j += ",\"rules\":[";
   for (size_t i = 0; i < plan.rules.size(); ++i) {
     if (i) j += ',';

@@ -308,6 +308,7 @@ bool check(const Options& o, SystemFacts& sys, bool confined, const std::string&
       plan->dropped.push_back(drop + "; PROGRAM's denials will not be logged");
     } else {
       plan->restrict_flags |= kLogNewExecOn;
+      plan->audit = true;
     }
   }
   // Every confined box is a Landlock domain of its own, even with nothing

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -20,10 +21,13 @@
 #include <valgrind/valgrind.h>
 #endif
 
+#include "boxjail/audit.h"
 #include "boxjail/cgroup.h"
 #include "boxjail/child.h"
 #include "boxjail/io.h"
 #include "boxjail/landlock.h"
+#include "boxjail/learn.h"
+#include "boxjail/notify.h"
 #include "boxjail/log.h"
 #include "boxjail/pidfile.h"
 #include "boxjail/supervise.h"
@@ -42,6 +46,8 @@ struct Runtime {
   sigset_t orig_mask{};
   struct sigaction orig_chld {};
   UniqueFd landlock;  // the ruleset, until the child restricts itself
+  UniqueFd netns;     // --netns, until the child joins it
+  UniqueFd timer;     // --timeout: the supervisor's timerfd
   sock_fprog seccomp{};
   sock_fprog seccomp_jail{};
   cgroup::CgroupRuntime cgroup;  // removes what it created unless kept
@@ -164,6 +170,8 @@ std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
              (f.detail == 0 ? "the jail's filter" : "the filter") + ": " + why;
     case Step::kChdir:
       return "--chdir " + plan.chdir + ": " + why;
+    case Step::kNetns:
+      return "--netns " + plan.netns.path + ": setns: " + why;
     case Step::kCloseFds:
       return "closing inherited descriptors: " + why;
     default:
@@ -194,6 +202,26 @@ bool prepare_landlock(const LaunchPlan& plan, Runtime* rt) {
   keep_fd(rt, rt->landlock.get());
   rt->spec.landlock_fd = rt->landlock.get();
   rt->spec.landlock_flags = plan.landlock.restrict_flags;
+  return true;
+}
+
+// --netns: the namespace, opened again and checked to be the one validated,
+// before anything is created. Close-on-exec, and kept off the --fd targets
+// until the child joins it.
+bool prepare_netns(const LaunchPlan& plan, Runtime* rt) {
+  if (!plan.netns.active) return true;
+  std::string err;
+  rt->netns.reset(netns::open_checked(plan.netns, &err));
+  if (!rt->netns.valid()) {
+    log::error(err);
+    return false;
+  }
+  if (!avoid_targets(&rt->netns, plan)) {
+    log::error("--netns " + plan.netns.path + ": " + std::strerror(errno));
+    return false;
+  }
+  keep_fd(rt, rt->netns.get());
+  rt->spec.netns_fd = rt->netns.get();
   return true;
 }
 
@@ -269,9 +297,15 @@ void prepare(const LaunchPlan& plan, Runtime* rt) {
   }
   if (plan.identity.active) s.identity = &plan.identity.child;
   if (plan.seccomp.active) {
-    rt->seccomp.len = static_cast<unsigned short>(plan.seccomp.program.size());
-    rt->seccomp.filter = const_cast<sock_filter*>(plan.seccomp.program.data());
+    // Named denials (and --learn) in the default mode: the variant that
+    // sends what it denies to the supervisor (notify.h).
+    const bool named = plan.seccomp.named && plan.mode == Mode::kSupervise;
+    const bool exec_once = plan.seccomp.exec_once && plan.mode != Mode::kNoFork;
+    const auto& prog = named || exec_once ? plan.seccomp.notify_program : plan.seccomp.program;
+    rt->seccomp.len = static_cast<unsigned short>(prog.size());
+    rt->seccomp.filter = const_cast<sock_filter*>(prog.data());
     s.seccomp = &rt->seccomp;
+    s.notify = named || exec_once || plan.seccomp.learn;
   }
   if (plan.jail.active) {
     rt->seccomp_jail.len = static_cast<unsigned short>(plan.jail.program.size());
@@ -315,7 +349,9 @@ bool have_close_range() {
 // made after the unshare). With --keep-fds everything stays, so the table
 // is copied whole, as without CLONE_FILES.
 void plan_unshare(const LaunchPlan& plan, Runtime* rt) {
-  if (!plan.close_fds || under_valgrind() || !have_close_range()) return;
+  // A child that runs beside us (a listener to hand over: child.h) gets a
+  // copy of the table: we close our end of the status pipe meanwhile.
+  if (!plan.close_fds || rt->spec.notify || under_valgrind() || !have_close_range()) return;
   int top = rt->keep.empty() ? 2 : rt->keep.back();
   for (const auto& r : plan.fds) top = std::max({top, r.map.source, r.map.target});
   rt->spec.unshare_from = top + 1;
@@ -394,6 +430,17 @@ bool open_pidfile(const LaunchPlan& plan, PidFile* pf) {
   return true;
 }
 
+// --memory-deny-write-execute on a kernel with PR_SET_MDWE: set here, in
+// boxjail, where fork and exec carry it to PROGRAM (and the supervisor,
+// which never needs such memory, keeps it too).
+bool set_mdwe(const LaunchPlan& plan) {
+  if (plan.jail.mdwe != jail::Mdwe::kPrctl) return true;
+  constexpr int kPrSetMdwe = 65, kRefuseExecGain = 1;
+  if (prctl(kPrSetMdwe, kRefuseExecGain, 0, 0, 0) == 0) return true;
+  log::error(std::string("--memory-deny-write-execute: PR_SET_MDWE: ") + std::strerror(errno));
+  return false;
+}
+
 int run_in_place(const LaunchPlan& plan, Runtime* rt) {
   // A private copy of stderr survives the descriptor steps (it is kept and
   // close-on-exec), so a failure can still be reported where the user looks.
@@ -431,8 +478,12 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
     keep_fd(rt, plan.status_fd);
   }
   finish(rt);
+  if (!set_mdwe(plan)) return 125;
   if (log::enabled(log::Level::kInfo))
-    log::info("executing '" + plan.program + "' in place as pid " + std::to_string(self.pid));
+    log::info("executing '" + plan.program + "' in place as pid " + std::to_string(self.pid) +
+              (plan.seccomp.active ? "; seccomp denials are the kernel's (SIGSYS or the errno), "
+                                     "named only in the kernel's audit log"
+                                   : ""));
   StepFailure f = run_steps(rt->spec, rt->steps, rt->n_steps);
   if (err.valid()) log::set_fd(err.get());
   rt->cgroup.leave_and_remove();
@@ -459,12 +510,18 @@ int run_in_place(const LaunchPlan& plan, Runtime* rt) {
 // from 3 up that it does not use itself: a launcher waiting for EOF on a
 // pipe PROGRAM holds must not wait for the supervisor too, and nothing of
 // the launcher stays pinned for the VM's lifetime. It keeps 0, 1, 2 (its
-// log, the terminal), the status descriptor and the PID file's.
-void release_inherited(const LaunchPlan& plan, Runtime* rt, PidFile* pf) {
+// log, the terminal), the status descriptor, the PID file's and the
+// seccomp listener.
+void release_inherited(const LaunchPlan& plan, Runtime* rt, PidFile* pf, int listener,
+                       int audit_fd) {
   rt->landlock.reset();
+  rt->netns.reset();
   rt->cgroup.release_fds();
   std::vector<int> keep = {0, 1, 2};
   if (plan.status_fd >= 0) keep.push_back(plan.status_fd);
+  if (listener >= 0) keep.push_back(listener);
+  if (audit_fd >= 0) keep.push_back(audit_fd);
+  if (rt->timer.valid()) keep.push_back(rt->timer.get());
   for (UniqueFd* fd : {pf->dir_fd(), pf->lock_fd(), pf->tmp_fd()})
     if (fd->valid()) keep.push_back(fd->get());
   std::sort(keep.begin(), keep.end());
@@ -479,7 +536,8 @@ int launch(const LaunchPlan& plan) {
   for (const auto& w : plan.warnings) log::warn(w);
   Runtime rt;
   prepare(plan, &rt);
-  if (!prepare_landlock(plan, &rt) || !prepare_cgroup(plan, &rt)) return 125;
+  if (!prepare_landlock(plan, &rt) || !prepare_netns(plan, &rt) || !prepare_cgroup(plan, &rt))
+    return 125;
   if (plan.mode == Mode::kNoFork) return run_in_place(plan, &rt);
 
   int p[2];
@@ -493,6 +551,7 @@ int launch(const LaunchPlan& plan) {
     return 125;
   }
   keep_fd(&rt, wr.get());
+  rt.spec.handover_fd = wr.get();
 
   PidFile pf;
   if (!plan.pidfile.empty() && !open_pidfile(plan, &pf)) return 125;
@@ -547,8 +606,33 @@ int launch(const LaunchPlan& plan) {
   // The supervisor keeps boxjail's uid and no restrictions: a PROGRAM
   // confined by seccomp or capabilities alone must not be able to ptrace it
   // or write its memory. execve makes PROGRAM dumpable again.
-  if (plan.mode == Mode::kSupervise) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // With a listener to hand over, once the child is started (below): its
+  // copy of us must stay dumpable for pidfd_getfd().
+  if (plan.mode == Mode::kSupervise && !rt.spec.notify) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
+  // --landlock-log: PROGRAM's denials from the audit log, read by the
+  // supervisor (subscribed before PROGRAM can be denied anything).
+  std::unique_ptr<audit::LandlockDenials> denied;
+  if (plan.mode == Mode::kSupervise && plan.landlock.audit) {
+    denied = std::make_unique<audit::LandlockDenials>();
+    if (std::string why; !denied->open(&why)) {
+      log::info("--landlock-log: boxjail cannot read the audit log here (" + why +
+                "): PROGRAM's Landlock denials are in the kernel's audit log only");
+      denied.reset();
+    }
+  }
+
+  if (!set_mdwe(plan)) return 125;
+
+  // --timeout counts from here, as timeout(1)'s does.
+  if (plan.timeout.active) {
+    std::string msg;
+    rt.timer.reset(timeout::start_timer(plan.timeout.ns, &msg));
+    if (!rt.timer.valid()) {
+      log::error(msg);
+      return 125;
+    }
+  }
   timespec started{};
   clock_gettime(CLOCK_MONOTONIC, &started);
   pid_t pid = start(&rt, wr.get());
@@ -557,12 +641,32 @@ int launch(const LaunchPlan& plan) {
     return 125;
   }
   wr.reset();
+  // The child is a copy now: nothing of ours is left for a same-uid
+  // PROGRAM to read or ptrace once it runs (its listener least of all).
+  if (plan.mode == Mode::kSupervise && rt.spec.notify) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   StepFailure f{};
   ssize_t got;
-  do {
-    got = read(rd.get(), &f, sizeof f);
-  } while (got < 0 && errno == EINTR);
+  notify::Listener listener;
+  std::unique_ptr<notify::Handler> handler;
+  notify::Denials* denials = nullptr;
+  learn::Learner* learner = nullptr;
+  if (rt.spec.notify) {
+    if (plan.seccomp.learn) {
+      handler = std::make_unique<learn::Learner>(pid);
+      learner = static_cast<learn::Learner*>(handler.get());
+    } else {
+      handler = std::make_unique<notify::Denials>(plan.seccomp, pid);
+      denials = static_cast<notify::Denials*>(handler.get());
+    }
+    std::string msg;
+    got = notify::await_exec(rd.get(), pid, &listener, *handler, &f, &msg);
+    if (got < 0) log::error("seccomp listener: " + msg);
+  } else {
+    do {
+      got = read(rd.get(), &f, sizeof f);
+    } while (got < 0 && errno == EINTR);
+  }
   rd.reset();
 
   if (got != 0) {
@@ -599,13 +703,18 @@ int launch(const LaunchPlan& plan) {
     log::warn("--status-fd " + std::to_string(plan.status_fd) + ": " + std::strerror(errno));
   if (log::enabled(log::Level::kInfo))
     log::info("started '" + plan.program + "' as pid " + std::to_string(pid) + " (" +
-              mode_name(plan.mode) + ")");
+              mode_name(plan.mode) + ")" +
+              (plan.mode == Mode::kDetach && plan.seccomp.active
+                   ? "; seccomp denials are the kernel's (SIGSYS or the errno), named only in "
+                     "the kernel's audit log"
+                   : ""));
   if (plan.mode == Mode::kDetach) {
     if (plan.status_fd >= 0) close(plan.status_fd);
     rt.cgroup.keep();  // PROGRAM goes on in it
     return 0;
   }
-  release_inherited(plan, &rt, &pf);
+  release_inherited(plan, &rt, &pf, listener.valid() ? listener.fd() : -1,
+                    denied ? denied->fd() : -1);
   // Hold no mount of the caller's: PROGRAM keeps its directory (or
   // --chdir's); the waiting supervisor needs none.
   if (chdir("/") != 0) log::debug(std::string("chdir /: ") + std::strerror(errno));
@@ -619,23 +728,76 @@ int launch(const LaunchPlan& plan) {
   so.grace_ms = plan.grace_ms;
   rusage usage{};
   so.usage = &usage;
+  if (listener.valid()) {
+    so.listener = &listener;
+    so.handler = handler.get();
+  }
+  so.audit = denied.get();
+  bool timed_out = false;
+  if (rt.timer.valid()) {
+    so.timer_fd = rt.timer.get();
+    so.timeout_signal = plan.timeout.signal;
+    so.timeout_spec = plan.timeout.spec.c_str();
+    so.timed_out = &timed_out;
+    if (plan.cgroup.active) so.cgroup = &rt.cgroup;
+  }
   int status = supervise(so);
+  rt.timer.reset();
+  listener.reset();
+  std::string seccomp_json;
+  if (denials) {
+    if (std::string s = denials->summary(); !s.empty()) log::warn(s);
+    seccomp_json = denials->json();
+    // boxjail ended PROGRAM for the filter: its status is the one the
+    // kernel's kill-process would have given.
+    if (denials->killed_program() && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      status = SIGSYS;
+  }
+  std::string landlock_json;
+  if (denied) {
+    // The kernel sends the last records a little after PROGRAM's end.
+    denied->settle(pid, 300);
+    std::vector<std::string> lines = denied->report(20);
+    for (const auto& l : lines) log::warn("landlock: PROGRAM was denied " + l);
+    if (std::string c = denied->caveat(); !c.empty()) log::warn("landlock: " + c);
+    landlock_json = denied->json();
+  }
+  if (learner) {
+    std::string msg;
+    const learn::Learned& l = learner->learned();
+    if (!learn::write_config(plan.learn_file, l, plan.learn_given, plan.program, &msg)) {
+      log::error(msg);
+    } else {
+      log::info("--learn: " + std::to_string(l.syscalls.size()) + " system calls, " +
+                std::to_string(l.paths.size()) + " paths into " + plan.learn_file +
+                "; replay with --config " + plan.learn_file);
+    }
+  }
   timespec ended{};
   clock_gettime(CLOCK_MONOTONIC, &ended);
   const double elapsed = static_cast<double>(ended.tv_sec - started.tv_sec) +
                          static_cast<double>(ended.tv_nsec - started.tv_nsec) / 1e9;
   const cgroup::Usage cg =
       rt.cgroup.finish(plan.status_fd >= 0 || log::enabled(log::Level::kInfo));
-  if (log::enabled(log::Level::kInfo)) log::info(report_line(pid, status, elapsed, usage, cg));
+  if (log::enabled(log::Level::kInfo))
+    log::info(report_line(pid, status, elapsed, usage, cg) +
+              (timed_out ? "; the time limit (--timeout) ended it: exit status 124" : ""));
   if (plan.status_fd >= 0) {
-    write_all_quietly(plan.status_fd, end_line(status, elapsed, usage, cg));
+    std::string end = end_line(status, elapsed, usage, cg);
+    if (!seccomp_json.empty()) end.insert(end.size() - 2, ", \"seccomp\": " + seccomp_json);
+    if (!landlock_json.empty()) end.insert(end.size() - 2, ", \"landlock\": " + landlock_json);
+    if (plan.timeout.active)
+      end.insert(end.size() - 2, std::string(", \"timeout\": ") + (timed_out ? "true" : "false"));
+    write_all_quietly(plan.status_fd, end);
     close(plan.status_fd);
   }
   if (!plan.pidfile.empty()) {
     std::string msg;
     if (!pf.remove_if_holds(rec, &msg)) log::warn(msg);
   }
-  exit_like(status);
+  // As timeout(1): 124 once the limit was reached, whatever PROGRAM's own
+  // status (the end line and the report above carry that).
+  exit_like(timed_out ? 124 << 8 : status);
 }
 
 }  // namespace boxjail

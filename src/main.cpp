@@ -11,6 +11,7 @@
 #include "boxjail/log.h"
 #include "boxjail/pidfile.h"
 #include "boxjail/plan.h"
+#include "boxjail/seccomp_groups.h"
 #include "boxjail/sysfacts.h"
 
 namespace {
@@ -47,6 +48,19 @@ int main(int argc, char** argv) {
     }
     RealSystemFacts sys;
     write_all(1, features_report(sys, opts.features == "json"));
+    return 0;
+  }
+  if (opts.has_list_syscall_groups) {
+    if (!opts.command.empty()) {
+      log::error("--list-syscall-groups takes no PROGRAM");
+      return 125;
+    }
+    std::string out, err;
+    if (!seccomp::list_groups(opts.list_syscall_groups, &out, &err)) {
+      log::error(err);
+      return 125;
+    }
+    write_all(1, out);
     return 0;
   }
   if (opts.has_check_pidfile) {

@@ -70,8 +70,8 @@ bool check_supervisor(const Options& o, LaunchPlan* plan, PlanError* err) {
   plan->reap = o.reap;
   plan->signal_group = o.signal_group;
   if (o.has_reap_grace) {
-    if (!o.reap && !o.signal_group)
-      return fail(err, "--reap-grace needs --reap or --signal-group");
+    if (!o.reap && !o.signal_group && !o.has_timeout)
+      return fail(err, "--reap-grace needs --reap, --signal-group or --timeout");
     // SECONDS, with up to three decimals.
     const std::string& g = o.reap_grace;
     size_t dot = g.find('.');
@@ -89,6 +89,7 @@ bool check_supervisor(const Options& o, LaunchPlan* plan, PlanError* err) {
       return fail(err, "--reap-grace " + g + ": not a number of seconds (0 to 86400, such as 2 or 0.5)");
     plan->grace_ms = static_cast<int>(whole * 1000 + frac);
   }
+  if (std::string msg; !timeout::check(o, &plan->timeout, &msg)) return fail(err, msg);
   if (o.has_chdir) {
     struct stat st {};
     if (o.chdir.empty()) return fail(err, "--chdir: empty path");
@@ -172,6 +173,7 @@ bool check_placement(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanE
                            " needs CAP_SYS_RESOURCE, which boxjail does not have");
     plan->set_oom_score_adj = true;
   }
+  if (!netns::check(o, sys, &plan->netns, &msg)) return fail(err, msg);
   return true;
 }
 
@@ -225,6 +227,26 @@ int env_index(char* const* envp, std::string_view name) {
 const char* env_value(char* const* envp, std::string_view name) {
   int i = env_index(envp, name);
   return i < 0 ? nullptr : envp[i] + name.size() + 1;
+}
+
+// PROGRAM's environment (environ.h), before everything that reads it:
+// socket activation, and --fs-exec-deps's interpreter lookup.
+bool check_environ(const Options& o, SystemFacts& sys, char** envp, LaunchPlan* plan,
+                   PlanError* err) {
+  std::string msg;
+  if (!environment::check(o, envp, environment::passwd_account, &plan->env_plan, &msg))
+    return fail(err, msg);
+  plan->env = plan->env_plan.envp;
+  // Socket activation is read from PROGRAM's environment: without
+  // LISTEN_PID its descriptors are closed like any other.
+  const char* mine = env_value(envp, "LISTEN_PID");
+  int pid = 0;
+  if (mine && parse_fd_number(mine, &pid) == NumError::kOk && pid == sys.pid() &&
+      !env_value(plan->env.data(), "LISTEN_PID"))
+    plan->warnings.push_back("socket activation: PROGRAM does not get LISTEN_PID, so descriptors "
+                             "3 and up are not handed on; --keep-env "
+                             "LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES keeps them");
+  return true;
 }
 
 // systemd socket activation: when LISTEN_PID names boxjail, descriptors
@@ -360,11 +382,14 @@ bool check_program(const Options& o, const char* path_env, LaunchPlan* plan,
 bool check_restrictions(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanError* err) {
   std::string msg;
   const bool confined = jail::confines(o);
-  if (!check_identity(o, sys, confined, &plan->identity, &msg) ||
+  if (!profile::check(o, &plan->profile, &msg) ||
+      !check_identity(o, sys, confined, &plan->identity, &msg) ||
       !seccomp::check(o, &plan->seccomp, &msg) ||
       !jail::check(o, plan->seccomp, &plan->jail, &msg) ||
       !landlock::check(o, sys, confined, plan->path, plan->env.data(), plan->landlock_abi_cap,
-                       &plan->landlock, &msg))
+                       &plan->landlock, &msg) ||
+      !profile::add_qemu_rules(plan->args, plan->chdir, &plan->landlock, &plan->profile,
+                               &plan->warnings, &msg))
     return fail(err, msg);
   const ChildIdentity& id = plan->identity.child;
   const uid_t uid = id.set_ids ? id.uid : sys.euid();
@@ -372,6 +397,10 @@ bool check_restrictions(const Options& o, SystemFacts& sys, LaunchPlan* plan, Pl
       !jail::check_root(plan->jail, uid, plan->identity.explicit_root, sys.uid_map(), &msg))
     return fail(err, msg);
   plan->pdeath_supervisor = confined && plan->mode == Mode::kSupervise;
+  if (plan->seccomp.learn) {
+    plan->learn_file = o.learn;
+    plan->learn_given = o.given;
+  }
   // Only a cgroup holds every descendant; root could have made one.
   if (plan->pdeath_supervisor && (plan->reap || plan->signal_group) && !plan->cgroup.active &&
       sys.euid() == 0)
@@ -483,6 +512,7 @@ bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
   }
 #endif
   return check_modes(opts, sys, plan, err) && check_supervisor(opts, plan, err) &&
+         check_environ(opts, sys, envp, plan, err) &&
          check_placement(opts, sys, plan, err) &&
          check_rlimits(opts, sys, plan, err) &&
          check_fds(opts, sys, plan, err) &&
@@ -504,6 +534,13 @@ std::string plan_to_json(const LaunchPlan& plan) {
     j += ':';
     json_string(&j, plan.sources[i].second);
   }
+  // And where each rule came from: a profile, qemu's argv, the command
+  // line, a config file (profile.h).
+  if (!plan.landlock.paths.empty() || !plan.landlock.port_specs.empty() || plan.seccomp.active ||
+      plan.jail.active)
+    j += std::string(plan.sources.empty() ? "" : ",") + "\"rules\":" +
+         profile::rule_sources_json(plan.profile, plan.sources, plan.landlock, plan.seccomp,
+                                    plan.jail);
   j += "},\"mode\":";
   json_string(&j, mode_name(plan.mode));
   j += ",\"rlimits\":[";
@@ -546,6 +583,8 @@ std::string plan_to_json(const LaunchPlan& plan) {
   } else {
     json_string(&j, plan.chdir);
   }
+  // Only when a flag changes it: boxjail's environment as it is otherwise.
+  if (plan.env_plan.active) j += ",\"environment\":" + environment::to_json(plan.env_plan);
   j += ",\"supervisor\":{\"reap\":";
   j += plan.reap ? "true" : "false";
   j += ",\"signal_group\":";
@@ -555,7 +594,16 @@ std::string plan_to_json(const LaunchPlan& plan) {
   // processes by their parent chain.
   j += ",\"subreaper\":";
   j += plan.mode == Mode::kSupervise && (plan.reap || plan.cgroup.active) ? "true}" : "false}";
+  // Present only when given, as "profile" is.
+  if (plan.timeout.active)
+    j += ",\"timeout\":" +
+         timeout::to_json(plan.timeout,
+                          plan.cgroup.active ? "cgroup"
+                          : plan.signal_group ? "process group"
+                                              : "PROGRAM",
+                          plan.grace_ms);
   j += ",\"cgroup\":" + (plan.cgroup.active ? cgroup::to_json(plan.cgroup) : "null");
+  if (plan.netns.active) j += ",\"netns\":" + netns::to_json(plan.netns);
   j += ",\"scheduling\":{\"cpus\":";
   if (plan.set_cpus) {
     json_string(&j, plan.cpus_spec);
@@ -570,6 +618,9 @@ std::string plan_to_json(const LaunchPlan& plan) {
                                : "null");
   j += ",\"seccomp\":" + (plan.seccomp.active ? seccomp::to_json(plan.seccomp) : "null");
   j += ",\"jail\":" + (plan.jail.active ? jail::to_json(plan.jail) : "null");
+  j += ",\"learn\":";
+  if (plan.learn_file.empty()) j += "null";
+  else json_escape(&j, plan.learn_file);
   j += ",\"die_with_supervisor\":";
   j += plan.pdeath_supervisor ? "\"SIGKILL\"" : "null";
   j += ",\"restrict_early\":";
@@ -580,6 +631,7 @@ std::string plan_to_json(const LaunchPlan& plan) {
   j += ",\"why\":";
   json_string(&j, plan.no_new_privs_why.empty() ? "not asked for" : plan.no_new_privs_why);
   j += '}';
+  if (plan.profile.active) j += ",\"profile\":" + profile::to_json(plan.profile);
   j += "}\n";
   return j;
 }

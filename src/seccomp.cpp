@@ -1,6 +1,7 @@
 #include "boxjail/seccomp.h"
 
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -9,8 +10,11 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <tuple>
 
+#include "boxjail/child.h"
 #include "boxjail/cli.h"
+#include "boxjail/minijail_policy.h"
 #include "boxjail/numparse.h"
 #include "boxjail/plan.h"
 #include "boxjail/policyfile.h"
@@ -20,14 +24,15 @@
 namespace boxjail::seccomp {
 namespace {
 
-// A rule as written, before resolution. A group ("@open") is expanded
-// here, each member with its condition.
+// A rule as written, before resolution. A group or family ("@open",
+// "@system-service") is expanded here, each member with its condition.
 struct Spec {
   std::string name;
   bool allow;
   int err;
   std::string from;
   std::vector<Cond> conds;
+  std::string group;  // "@process" when the call came from one
 };
 
 // Owns a libseccomp filter context.
@@ -58,7 +63,7 @@ bool parse_list(const std::string& list, bool allow, const std::string& where,
       *err = where + ": empty system call name";
       return false;
     }
-    Spec s{item, allow, EPERM, where, {}};
+    Spec s{item, allow, EPERM, where, {}, {}};
     size_t colon = item.find(':');
     if (colon != std::string::npos) {
       if (allow) {
@@ -76,16 +81,17 @@ bool parse_list(const std::string& list, bool allow, const std::string& where,
       out->push_back(s);
       continue;
     }
-    const Group* g = find_group(s.name);
-    if (!g) {
-      *err = where + ": unknown group '" + s.name + "' (boxjail(1) lists the groups under SECCOMP, " +
-             "Families of system calls)";
+    // Only the calls of this architecture: a group may name others'.
+    std::vector<GroupCall> calls;
+    if (!expand_group(s.name, &calls)) {
+      *err = where + ": unknown group '" + s.name +
+             "' (boxjail --list-syscall-groups lists the groups and families)";
       return false;
     }
-    for (size_t i = 0; i < g->n; ++i) {
-      const GroupMember& m = g->members[i];
+    for (const GroupCall& m : calls) {
       Spec one = s;
       one.name = m.name;
+      one.group = s.name;
       // A member that belongs only with a flag (sendto with MSG_FASTOPEN)
       // is denied with that condition, and left out of an allowlist, where
       // it would allow the whole call.
@@ -161,6 +167,13 @@ bool read_profile(const std::string& file, std::vector<Spec>* specs, std::string
     const std::string where = file + ":" + std::to_string(n);
     line = trim(line.substr(0, line.find('#')));
     if (line.empty()) continue;
+    // minijail's form, "NAME: EXPR" (minijail_policy.h), line by line.
+    if (minijail::is_policy_line(line)) {
+      std::vector<minijail::PolicyRule> got;
+      if (!minijail::parse_line(line, where, &got, err)) return false;
+      for (auto& r : got) specs->push_back({r.name, r.allow, r.err, where, std::move(r.conds), {}});
+      continue;
+    }
     size_t sp = line.find_first_of(" \t");
     std::string word = line.substr(0, sp);
     std::string rest = sp == std::string::npos ? "" : trim(line.substr(sp));
@@ -257,6 +270,33 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
   }
   const bool any_default = o.has_seccomp_default || !file_def_from.empty();
 
+  if (o.has_learn) {
+    for (const auto& [given, flag] :
+         {std::pair{!specs.empty() || any_default, "--seccomp-allow, --seccomp-deny, "
+                                                   "--seccomp-default, --seccomp-profile"},
+          std::pair{o.has_seccomp_bpf, "--seccomp-bpf"},
+          std::pair{o.seccomp_keep_io_uring, "--seccomp-keep-io-uring"}})
+      if (given)
+        return *err = std::string("--learn cannot be combined with ") + flag +
+                      ": it writes the seccomp policy itself (replay FILE with --config, and "
+                      "add to it there)",
+               false;
+    for (const auto& [given, flag, why] :
+         {std::tuple{o.no_fork, "--no-fork", "boxjail is PROGRAM then, and nobody is left to "
+                                             "answer its calls"},
+          std::tuple{o.detach, "--detach", "boxjail exits once PROGRAM runs, and nobody is left "
+                                           "to answer its calls"}})
+      if (given)
+        return *err = std::string("--learn needs the default mode, not ") + flag + ": " + why,
+               false;
+    if (o.learn.empty()) return *err = "--learn: empty path", false;
+    if (!compile_learn(&plan->program, err)) return false;
+    plan->learn = true;
+    plan->active = true;
+    plan->default_action = "notify (--learn)";
+    return true;
+  }
+
   if (o.has_seccomp_bpf) {
     if (!specs.empty() || any_default)
       return *err = "--seccomp-bpf cannot be combined with --seccomp-allow, --seccomp-deny, "
@@ -268,11 +308,29 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
     plan->active = true;
     return true;
   }
+  if (o.exec_once) {
+    if (o.no_fork)
+      return *err = "--exec-once needs a supervisor to tell boxjail's exec of PROGRAM from "
+                    "PROGRAM's own, and --no-fork has none (use the default mode or --detach)",
+             false;
+    if (o.has_seccomp_bpf)
+      return *err = "--exec-once cannot be combined with --seccomp-bpf (boxjail does not "
+                    "rewrite a ready filter)",
+             false;
+    plan->exec_once = true;
+  }
   if (specs.empty()) {
     if (any_default)
       return *err = def_from + " needs an allowlist (--seccomp-allow, or allow lines in "
                                "--seccomp-profile): it is the action for the calls not listed",
              false;
+    if (!o.exec_once) return true;
+    // --exec-once alone: everything allowed, the execs sent.
+    if (!compile(SCMP_ACT_ALLOW, {}, &plan->notify_program, err, false, true)) return false;
+    plan->program = plan->notify_program;
+    plan->default_action = "allow";
+    plan->default_errno = EPERM;
+    plan->active = true;
     return true;
   }
 
@@ -302,11 +360,19 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
   };
   for (const auto& s : specs) {
     int nr = resolve_syscall(s.name);
+    if (nr < 0 && classify_syscall(s.name) == Known::kOtherArch)
+      return *err = s.from + ": " + s.name + " does not exist on " + native_arch() +
+                    " (it is a system call of other architectures); leave it out",
+             false;
     if (nr < 0)
       return *err = s.from + ": unknown system call '" + s.name + "' on this architecture", false;
     if (!s.allow && s.conds.empty() && (s.name == "execve" || s.name == "execveat"))
       return *err = s.from + ": boxjail execs PROGRAM after the filter is in place; " + s.name +
-                    " cannot be denied",
+                    " cannot be denied" +
+                    (s.group.empty() || s.group == "@exec"
+                         ? std::string()
+                         : " (" + s.group + " holds it: deny the group's other calls by name, "
+                           "from boxjail --list-syscall-groups=" + s.group + ")"),
              false;
     bool dup = false;
     for (const auto& r : plan->rules) {
@@ -338,13 +404,46 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
              false;
   }
   if (!compile(def_action, plan->rules, &plan->program, err)) return false;
+  // Named denials need the supervisor: the default mode only (a detached
+  // box has none, --no-fork is PROGRAM).
+  const bool denying_default = def_action == SCMP_ACT_KILL_PROCESS ||
+                               (def_action & SECCOMP_RET_ACTION_FULL) == SCMP_ACT_ERRNO(0);
+  if (o.exec_once && o.detach) {
+    // Only the execs go to the supervisor, which leaves once PROGRAM runs.
+    if (!compile(def_action, plan->rules, &plan->notify_program, err, false, true)) return false;
+  }
+  if (!o.no_fork && !o.detach) {
+    if (!compile(def_action, plan->rules, &plan->notify_program, err, true, o.exec_once))
+      return false;
+    plan->decided = with_implied(plan->rules);
+    plan->named = true;
+    if (denying_default && def_action != SCMP_ACT_KILL_PROCESS)
+      plan->default_errno = static_cast<int>(def_action & SECCOMP_RET_DATA);
+    // Allow, trap and log never reach the supervisor; if anything not
+    // named by a deny rule did, it fails.
+    if (!denying_default) plan->default_errno = EPERM;
+  }
   plan->allowlist = allowlist;
   plan->active = true;
   return true;
 }
 
-bool compile(uint32_t default_action, std::vector<Rule> rules, std::vector<sock_filter>* out,
-             std::string* err) {
+namespace {
+
+// libseccomp at the API level boxjail sets (3, for Linux 4.14) has no
+// notify action: the filter is built with this placeholder, which no rule
+// uses, and its return instructions are rewritten to
+// SECCOMP_RET_USER_NOTIF after export.
+constexpr uint32_t kNotifyPlaceholder = SCMP_ACT_TRACE(0xb0c5);
+
+void placeholder_to_notify(std::vector<sock_filter>* prog) {
+  for (auto& ins : *prog)
+    if (ins.code == (BPF_RET | BPF_K) && ins.k == kNotifyPlaceholder) ins.k = SECCOMP_RET_USER_NOTIF;
+}
+
+}  // namespace
+
+std::vector<Rule> with_implied(std::vector<Rule> rules) {
   bool clone_filtered = false, clone3_named = false;
   for (const auto& r : rules) {
     clone_filtered |= r.name == "clone" && !r.conds.empty();
@@ -353,6 +452,38 @@ bool compile(uint32_t default_action, std::vector<Rule> rules, std::vector<sock_
   if (clone_filtered && !clone3_named)
     rules.push_back({"clone3", resolve_syscall("clone3"), false, ENOSYS,
                      "clone's arguments are filtered", {}});
+  return rules;
+}
+
+bool compile(uint32_t default_action, std::vector<Rule> rules, std::vector<sock_filter>* out,
+             std::string* err, bool notify, bool exec_once) {
+  rules = with_implied(std::move(rules));
+  // Named denials: what would fail or kill goes to the supervisor instead,
+  // which answers it the same way (decide()); trap and log stay the
+  // kernel's. The hand-over call is always notified.
+  const bool denying_default = default_action == SCMP_ACT_KILL_PROCESS ||
+                               (default_action & SECCOMP_RET_ACTION_FULL) == SCMP_ACT_ERRNO(0);
+  if (notify) {
+    if (denying_default) default_action = kNotifyPlaceholder;
+  }
+  // --exec-once: PROGRAM's execs go to the supervisor too, which lets
+  // boxjail's own through and fails the rest (and once it is gone, the
+  // kernel fails them with ENOSYS).
+  bool exec_ruled[2] = {false, false};
+  if (exec_once) {
+    for (auto& r : rules)
+      for (int i = 0; i < 2; ++i)
+        if (r.name == (i ? "execveat" : "execve") && r.conds.empty()) {
+          exec_ruled[i] = true;
+          if (r.allow) r.allow = false, r.err = EPERM, r.from = "--exec-once";
+        }
+    for (int i = 0; i < 2; ++i)
+      if (!exec_ruled[i] && default_action == SCMP_ACT_ALLOW)
+        rules.push_back({i ? "execveat" : "execve", resolve_syscall(i ? "execveat" : "execve"),
+                         false, EPERM, "--exec-once", {}});
+  }
+  if (notify || exec_once)
+    rules.push_back({"(hand-over)", kHandoverSyscall, false, ENOSYS, "boxjail", {}});
   // The filter is only built here, not loaded: libseccomp need not probe
   // the kernel for what it supports (some ten seccomp() calls). Level 3 is
   // what the actions above need (kill-process, log: Linux 4.14); loading
@@ -365,20 +496,92 @@ bool compile(uint32_t default_action, std::vector<Rule> rules, std::vector<sock_
   // native numbers: kill the process on any of them.
   seccomp_attr_set(c.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
   seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_NNP, 0);  // boxjail's own step sets it
+  // A binary tree of system call numbers: a long allowlist (a group such
+  // as @system-service is some 300 calls) costs a few comparisons per
+  // call, not one per rule.
+  if (rules.size() > 32) seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   for (const auto& r : rules) {
-    uint32_t action = r.allow ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(static_cast<uint32_t>(r.err));
+    const bool sent = notify || (exec_once && (r.from == "--exec-once" || r.from == "boxjail"));
+    uint32_t action = r.allow  ? SCMP_ACT_ALLOW
+                      : sent ? kNotifyPlaceholder
+                             : SCMP_ACT_ERRNO(static_cast<uint32_t>(r.err));
     if (action == default_action) continue;  // the default already does this
     std::vector<scmp_arg_cmp> cmp;
-    for (const auto& k : r.conds)
-      cmp.push_back(k.op == Cond::Op::kGe ? scmp_arg_cmp{k.arg, SCMP_CMP_GE, k.datum, 0}
-                                          : scmp_arg_cmp{k.arg, SCMP_CMP_MASKED_EQ, k.mask, k.datum});
+    for (const auto& k : r.conds) {
+      scmp_compare op = SCMP_CMP_MASKED_EQ;
+      switch (k.op) {
+        case Cond::Op::kMaskedEq: break;
+        case Cond::Op::kGe: op = SCMP_CMP_GE; break;
+        case Cond::Op::kNe: op = SCMP_CMP_NE; break;
+        case Cond::Op::kLt: op = SCMP_CMP_LT; break;
+        case Cond::Op::kLe: op = SCMP_CMP_LE; break;
+        case Cond::Op::kGt: op = SCMP_CMP_GT; break;
+      }
+      cmp.push_back(op == SCMP_CMP_MASKED_EQ ? scmp_arg_cmp{k.arg, op, k.mask, k.datum}
+                                             : scmp_arg_cmp{k.arg, op, k.datum, 0});
+    }
     if (int rc = seccomp_rule_add_array(c.ctx, action, r.nr, static_cast<unsigned>(cmp.size()),
                                         cmp.data());
         rc < 0)
       return *err = r.from + ": seccomp_rule_add(" + describe(r) + "): " + std::strerror(-rc),
              false;
   }
-  return export_bpf(c.ctx, out, err);
+  if (!export_bpf(c.ctx, out, err)) return false;
+  if (notify || exec_once) placeholder_to_notify(out);
+  return true;
+}
+
+bool compile_learn(std::vector<sock_filter>* out, std::string* err) {
+  seccomp_api_set(3);
+  Ctx c;
+  c.ctx = seccomp_init(kNotifyPlaceholder);
+  if (!c.ctx) return *err = "seccomp_init failed", false;
+  seccomp_attr_set(c.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_NNP, 0);
+  // io_uring fails as it will in the replay (learn.h), so that PROGRAM
+  // takes the path it will take there.
+  for (const char* call : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
+    if (int rc = seccomp_rule_add(c.ctx, SCMP_ACT_ERRNO(EPERM), resolve_syscall(call), 0); rc < 0)
+      return *err = std::string("seccomp_rule_add(") + call + "): " + std::strerror(-rc), false;
+  if (!export_bpf(c.ctx, out, err)) return false;
+  placeholder_to_notify(out);
+  return true;
+}
+
+namespace {
+
+bool holds(const Cond& k, const uint64_t* args) {
+  uint64_t v = args[k.arg];
+  switch (k.op) {
+    case Cond::Op::kGe: return v >= k.datum;
+    case Cond::Op::kNe: return v != k.datum;
+    case Cond::Op::kLt: return v < k.datum;
+    case Cond::Op::kLe: return v <= k.datum;
+    case Cond::Op::kGt: return v > k.datum;
+    case Cond::Op::kMaskedEq: break;
+  }
+  return (v & k.mask) == k.datum;
+}
+
+}  // namespace
+
+Verdict decide(const SeccompPlan& plan, int nr, const uint64_t* args) {
+  if (nr == kHandoverSyscall) return {false, ENOSYS, nullptr};
+  static const int execve_nr = resolve_syscall("execve"), execveat_nr = resolve_syscall("execveat");
+  const bool exec = nr == execve_nr || nr == execveat_nr;
+  for (const Rule& r : plan.decided) {
+    if (r.nr != nr) continue;
+    bool all = true;
+    for (const Cond& k : r.conds) all = all && holds(k, args);
+    if (!all) continue;
+    // An allow rule that holds was not sent here by the kernel; the
+    // default then answers, which fails closed.
+    if (r.allow) break;
+    return {false, r.err, &r};
+  }
+  if (plan.exec_once && exec) return {false, EPERM, nullptr, "--exec-once"};
+  return plan.default_errno > 0 ? Verdict{false, plan.default_errno, nullptr}
+                                : Verdict{true, 0, nullptr};  // kill-process
 }
 
 std::string describe(const Rule& r) {
@@ -386,8 +589,15 @@ std::string describe(const Rule& r) {
   for (size_t i = 0; i < r.conds.size(); ++i) {
     const Cond& k = r.conds[i];
     char buf[96];
-    if (k.op == Cond::Op::kGe)
-      snprintf(buf, sizeof buf, "args[%u] >= %llu", k.arg, static_cast<unsigned long long>(k.datum));
+    const char* rel = k.op == Cond::Op::kGe   ? ">="
+                      : k.op == Cond::Op::kNe ? "!="
+                      : k.op == Cond::Op::kLt ? "<"
+                      : k.op == Cond::Op::kLe ? "<="
+                      : k.op == Cond::Op::kGt ? ">"
+                                              : nullptr;
+    if (rel)
+      snprintf(buf, sizeof buf, "args[%u] %s %llu", k.arg, rel,
+               static_cast<unsigned long long>(k.datum));
     else if (k.mask == k.datum)
       snprintf(buf, sizeof buf, "args[%u] & 0x%llx", k.arg, static_cast<unsigned long long>(k.mask));
     else if (k.mask == 0xffffffff)
@@ -426,8 +636,14 @@ std::string to_json(const SeccompPlan& plan) {
     }
     j += ']';
   }
-  j += ",\"instructions\":" + std::to_string(plan.program.size()) + "}";
-  return j;
+  j += ",\"instructions\":" + std::to_string(plan.program.size());
+  // Who answers a denied call: the supervisor (named denials, --learn) or
+  // the kernel.
+  j += ",\"denials\":";
+  json_escape(&j, plan.learn ? "learn: every call goes to the supervisor and continues"
+                  : plan.named ? "named by the supervisor, which applies the action"
+                               : "the kernel's action (no supervisor to name them)");
+  return j + "}";
 }
 
 }  // namespace boxjail::seccomp

@@ -3,7 +3,10 @@
 #include <dirent.h>
 #include <link.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -16,7 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "boxjail/audit.h"
+#include "boxjail/cgroup.h"
 #include "boxjail/log.h"
+#include "boxjail/notify.h"
+#include "boxjail/signames.h"
+#include "boxjail/unique_fd.h"
 
 namespace boxjail {
 
@@ -170,6 +178,78 @@ void end_the_rest(const SuperviseOptions& o) {
   }
 }
 
+// --timeout: the caller's timerfd fires at the limit (SIGNAL), then once
+// more after the grace (SIGKILL). Both waits read it: poll() when it is
+// readable, sigtimedwait() when the timer says it is due.
+class TimeLimit {
+ public:
+  explicit TimeLimit(const SuperviseOptions& o) : o_(o) {}
+  /// The descriptor while a firing is still to come, else -1.
+  int fd() const { return o_.timer_fd >= 0 && phase_ < kDone ? o_.timer_fd : -1; }
+  /// How long until it fires.
+  timespec left() const {
+    itimerspec t{};
+    timerfd_gettime(o_.timer_fd, &t);
+    return t.it_value;
+  }
+  /// Acts if the timer has expired (reading it says so); else nothing.
+  void on_readable() {
+    uint64_t expired = 0;
+    if (read(o_.timer_fd, &expired, sizeof expired) != sizeof expired || expired == 0) return;
+    if (phase_ == kWaiting) {
+      // PROGRAM ended on its own just now: its SIGCHLD is on the way, and
+      // it was no timeout.
+      siginfo_t si{};
+      if (waitid(P_PID, static_cast<id_t>(o_.child), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          si.si_pid == o_.child) {
+        phase_ = kDone;
+        return;
+      }
+      if (o_.timed_out) *o_.timed_out = true;
+      const bool kill_now = o_.timeout_signal == SIGKILL || o_.grace_ms == 0;
+      log::warn(std::string("--timeout ") + o_.timeout_spec + ": PROGRAM (pid " +
+                std::to_string(o_.child) + ") reached its time limit: " +
+                signal_name(o_.timeout_signal) + " to " + target() +
+                (o_.timeout_signal == SIGKILL ? ""
+                 : kill_now                   ? ", then SIGKILL"
+                                              : ", SIGKILL after " + std::to_string(o_.grace_ms) +
+                                                    " ms"));
+      send(o_.timeout_signal);
+      // A stopped process acts on the signal only once continued (as
+      // timeout(1) does).
+      if (o_.timeout_signal != SIGKILL && o_.timeout_signal != SIGCONT) send(SIGCONT);
+      phase_ = kSignalled;
+      if (!kill_now) {
+        itimerspec grace{};
+        grace.it_value.tv_sec = o_.grace_ms / 1000;
+        grace.it_value.tv_nsec = static_cast<long>(o_.grace_ms % 1000) * 1000000;
+        if (timerfd_settime(o_.timer_fd, 0, &grace, nullptr) == 0) return;
+      }
+    }
+    if (o_.timeout_signal != SIGKILL) {
+      if (log::enabled(log::Level::kInfo))
+        log::info("--timeout " + std::string(o_.timeout_spec) + ": PROGRAM (pid " +
+                  std::to_string(o_.child) + ") still runs after the grace: SIGKILL to " +
+                  target());
+      send(SIGKILL);
+    }
+    phase_ = kDone;
+  }
+
+ private:
+  enum Phase { kWaiting, kSignalled, kDone };
+  std::string target() const {
+    std::string t = o_.signal_group ? "its process group" : "it";
+    return o_.cgroup ? t + " and the processes it started in its cgroup" : t;
+  }
+  void send(int sig) const {
+    kill(o_.signal_group ? -o_.child : o_.child, sig);
+    if (o_.cgroup) o_.cgroup->signal_descendants(sig, o_.child, o_.signal_group ? o_.child : 0);
+  }
+  const SuperviseOptions& o_;
+  Phase phase_ = kWaiting;
+};
+
 }  // namespace
 
 int supervise(const SuperviseOptions& o) {
@@ -177,9 +257,41 @@ int supervise(const SuperviseOptions& o) {
   const pid_t child = o.child;
   sigset_t all;
   sigfillset(&all);
+  // With a seccomp listener, signals come through a signalfd so that one
+  // poll() waits for both.
+  // The same for the audit log's Landlock records.
+  const bool listening = o.listener && o.listener->valid();
+  UniqueFd sfd(listening || o.audit ? signalfd(-1, &all, SFD_CLOEXEC) : -1);
+  TimeLimit limit(o);
   for (;;) {
-    siginfo_t info{};
-    int sig = sigwaitinfo(&all, &info);
+    int sig = -1;
+    if (sfd.valid()) {
+      pollfd p[4] = {{sfd.get(), POLLIN, 0},
+                     {o.listener && o.listener->valid() ? o.listener->fd() : -1, POLLIN, 0},
+                     {o.audit ? o.audit->fd() : -1, POLLIN, 0},
+                     {limit.fd(), POLLIN, 0}};
+      if (poll(p, 4, -1) < 0) continue;
+      if (p[3].revents) limit.on_readable();
+      if (p[1].revents & POLLIN)
+        o.listener->serve_one(*o.handler, false);
+      else if (p[1].revents)
+        o.listener->reset();  // nothing is left under the filter
+      if (p[2].revents) o.audit->drain(child);
+      signalfd_siginfo si{};
+      if (!(p[0].revents & POLLIN) || read(sfd.get(), &si, sizeof si) != sizeof si) continue;
+      sig = static_cast<int>(si.ssi_signo);
+    } else if (limit.fd() >= 0) {
+      siginfo_t info{};
+      const timespec left = limit.left();
+      sig = sigtimedwait(&all, &info, &left);
+      if (sig < 0 && errno == EAGAIN) {
+        limit.on_readable();  // due, unless the wait ended a little early
+        continue;
+      }
+    } else {
+      siginfo_t info{};
+      sig = sigwaitinfo(&all, &info);
+    }
     if (sig < 0) continue;  // EINTR
     if (sig != SIGCHLD) {
       if (log::enabled(log::Level::kDebug))

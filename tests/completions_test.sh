@@ -59,6 +59,7 @@ accepts() {
     --seccomp-default) set -- --seccomp-allow execve,exit_group --seccomp-default "$word" ;;
     --die-with-parent) set -- "--die-with-parent=$word" ;;
     --features) "$boxjail" "--features=$word" >/dev/null 2>&1; return ;;
+    --list-syscall-groups) "$boxjail" "--list-syscall-groups=$word" >/dev/null 2>&1; return ;;
     --cap-drop | --cap-keep) set -- --cap-drop "$word" ;;
     # A call alone may be refused as one member of a family (the group
     # words, @open, deny it whole); an allowlist takes every call.
@@ -127,8 +128,9 @@ elif [ -r /usr/share/bash-completion/bash_completion ]; then
   after=$(bash_complete boxjail --nice 5 bash --rcf 2>/dev/null)
   expect "bash: PROGRAM's own options" "$after" --rcfile
   expect_none "bash: no boxjail flag after PROGRAM" "$(bash_complete boxjail true --rl 2>/dev/null)" --rlimit
-  for f in --landlock --scope --log-level --seccomp-default --features --die-with-parent --rlimit; do
-    if [ "$f" = --die-with-parent ] || [ "$f" = --features ]; then
+  for f in --landlock --scope --log-level --seccomp-default --features --list-syscall-groups \
+           --die-with-parent --rlimit; do
+    if [ "$f" = --die-with-parent ] || [ "$f" = --features ] || [ "$f" = --list-syscall-groups ]; then
       words=$(bash_complete boxjail "$f=" 2>/dev/null)
     else
       words=$(bash_complete boxjail "$f" '' 2>/dev/null)
@@ -137,7 +139,17 @@ elif [ -r /usr/share/bash-completion/bash_completion ]; then
     check_accepted "$f" "$words"
   done
   check_accepted --cap-drop "$(bash_complete boxjail --cap-drop '' 2>/dev/null)"
-  check_accepted --seccomp-deny "$(bash_complete boxjail --seccomp-deny '' 2>/dev/null | grep -vxE 'execve|execveat|@exec')"
+  # execve cannot be denied, nor a group that holds it (@exec, @default, ...).
+  holds_execve=$(for g in $("$boxjail" --list-syscall-groups | cut -d: -f1); do
+    "$boxjail" "--list-syscall-groups=$g" | grep -qx execve && echo "$g"
+  done)
+  [ -n "$holds_execve" ] || fail "no group holds execve (--list-syscall-groups)"
+  check_accepted --seccomp-deny "$(bash_complete boxjail --seccomp-deny '' 2>/dev/null |
+    grep -vxE 'execve|execveat' | grep -vxF -- "$holds_execve")"
+  expect "bash: --seccomp-allow groups" "$(bash_complete boxjail --seccomp-allow read,@sys 2>/dev/null)" \
+    read,@system-service
+  expect_only "bash: --list-syscall-groups=" "$(bash_complete boxjail --list-syscall-groups=@file 2>/dev/null)" \
+    @file-system
 else
   missing+=("bash-completion (/usr/share/bash-completion/bash_completion)")
 fi

@@ -15,4 +15,15 @@ for f in $flags; do
   grep -qF -- "$f" "$src/README.md" || { echo "README lacks $f"; fail=1; }
 done
 echo "checked $(wc -w <<<"$flags") flags"
+# Every system call group and family --list-syscall-groups prints has an
+# entry in the man page's tables, and the README names the groups.
+groups=$("$boxjail" --list-syscall-groups | cut -d: -f1)
+[ "$(wc -l <<<"$groups")" -gt 50 ] || { echo "--list-syscall-groups printed too little"; exit 1; }
+for g in $groups; do
+  grep -qxF -- ".B $g" <<<"$man" || { echo "man page has no entry for $g"; fail=1; }
+done
+for g in @default @file-system @network-io @privileged @system-service; do
+  grep -qF -- "\`$g\`" "$src/README.md" || { echo "README lacks $g"; fail=1; }
+done
+echo "checked $(wc -w <<<"$groups") system call groups"
 exit $fail

@@ -31,6 +31,7 @@ expected=(
   share/doc/boxjail/copyright
   share/doc/boxjail/changelog.gz
   share/doc/boxjail/examples/box1.toml
+  share/boxjail/profiles/qemu.toml
   share/doc/boxjail/examples/systemd/boxjail@.service
   share/doc/boxjail/examples/systemd/boxjail-forking@.service
   share/doc/boxjail/examples/systemd/boxjail-proxy.socket

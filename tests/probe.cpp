@@ -22,7 +22,9 @@
 //   --uname (uname(2)), --int80-getppid (getppid through the i386 ABI,
 //   int $0x80), --ptrace-parent (PTRACE_ATTACH to the parent),
 //   --mem-parent (open /proc/PARENT/mem for writing), --so-mark (SO_MARK on
-//   a socket: needs CAP_NET_ADMIN), --setuid-root (setresuid(0, 0, 0)).
+//   a socket: needs CAP_NET_ADMIN), --setuid-root (setresuid(0, 0, 0)),
+//   --mount DIR (mount(2) of a tmpfs on DIR: pass a DIR that does not
+//   exist, and the kernel answers ENOENT before any permission check).
 // --catch-sigsys counts SIGSYS instead of dying of it ("sigsys").
 //   --fork-until-fail (fork sleeping children until fork fails: "forked"
 //   and the errno), --alloc MIB (allocate and touch), --burn MS (spin on
@@ -40,6 +42,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/ptrace.h>
@@ -247,6 +250,7 @@ int attempt(const std::string& op, const char* a, const char* b) {
              atol(a));
     return 0;
   }
+  if (op == "--mount") return mount("none", a, "tmpfs", 0, nullptr) == 0 ? 0 : errno;
   if (op == "--so-mark") {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) return errno;
@@ -313,7 +317,7 @@ int main(int argc, char** argv) {
     }
     if ((a == "--read" || a == "--write" || a == "--truncate" || a == "--list" ||
          a == "--exec" || a == "--bind" || a == "--connect" || a == "--unix-connect" ||
-         a == "--signal" || a == "--alloc" || a == "--burn") &&
+         a == "--signal" || a == "--alloc" || a == "--burn" || a == "--mount") &&
         i + 1 < argc) {
       attempts.push_back({a, argv[++i], nullptr});
       continue;

@@ -96,9 +96,8 @@ Words syscall_words() {
     w.push_back(name);
     free(name);
   }
-  size_t n = 0;
-  const boxjail::seccomp::Group* g = boxjail::seccomp::groups(&n);
-  for (size_t i = 0; i < n; ++i) w.push_back(std::string("@") + g[i].name);
+  // The groups and families (@open, @system-service).
+  for (const std::string& g : boxjail::seccomp::group_names()) w.push_back(g);
   return w;
 }
 
@@ -115,11 +114,19 @@ Words words_of(Complete c) {
     case Complete::kScope: return {"unix", "signal", "none"};
     case Complete::kLogLevel: return {"trace", "debug", "info", "warn", "error", "off"};
     case Complete::kFeatures: return {"text", "json"};
+    case Complete::kSyscallGroup: return boxjail::seccomp::group_names();
+    case Complete::kNamespaces:
+      return {"user", "net", "mnt", "pid", "ipc", "uts", "cgroup", "time", "all"};
+    case Complete::kAddressFamily:
+      return {"unix", "inet", "inet6", "netlink", "packet", "vsock", "bluetooth", "can", "alg"};
     default: return {};
   }
 }
 
-bool comma_list(Complete c) { return c == Complete::kSyscall || c == Complete::kCapability || c == Complete::kGroup; }
+bool comma_list(Complete c) {
+  return c == Complete::kSyscall || c == Complete::kCapability || c == Complete::kGroup ||
+         c == Complete::kNamespaces || c == Complete::kAddressFamily || c == Complete::kEnvName;
+}
 
 std::string join(const Words& w, const char* sep = " ") {
   std::string s;
@@ -174,6 +181,8 @@ std::string bash(const std::vector<Entry>& all) {
       body = "COMPREPLY=($(compgen -u -- \"$cur\"))";
     } else if (c == Complete::kGroup) {
       body = "__boxjail_list \"$(compgen -g)\"";
+    } else if (c == Complete::kEnvName) {
+      body = "__boxjail_list \"$(compgen -e)\"";
     } else if (comma_list(c)) {
       body = "__boxjail_list '" + sq(join(w)) + "'";
     } else if (!w.empty()) {
@@ -257,6 +266,7 @@ std::string zsh_action(const Entry& e) {
     case Complete::kDir: return "_files -/";
     case Complete::kUser: return "_users";
     case Complete::kGroup: return "_sequence _groups";
+    case Complete::kEnvName: return "_sequence _parameters -g \"*export*\"";
     case Complete::kRlimit: return "_boxjail_rlimits";
     case Complete::kSyscall: return "_boxjail_syscalls";
     case Complete::kCapability: return "_boxjail_capabilities";
@@ -379,6 +389,7 @@ std::string fish(const std::vector<Entry>& all) {
       else if (c == Complete::kDir) line += " -a '(__fish_complete_directories)'";
       else if (c == Complete::kUser) line += " -a '(__fish_complete_users)'";
       else if (c == Complete::kGroup) line += " -a '(__boxjail_list (__fish_complete_groups | string replace -r \"\\t.*\" \"\"))'";
+      else if (c == Complete::kEnvName) line += " -a '(__boxjail_list (set -xn))'";
       else if (comma_list(c)) line += " -a '(__boxjail_list " + join(w) + ")'";
       else if (!w.empty()) line += " -a " + fish_quote(join(w));
     }

@@ -116,6 +116,12 @@ class CgroupRuntime {
   /// read) is not signalled: one warning line names it, and its cgroup and
   /// those above it are left in place, without waiting on them.
   Usage finish(bool want_usage);
+  /// Default mode, --timeout: sends `sig` to every process in the cgroups
+  /// (and below them) whose chain of parents reaches the caller, as
+  /// finish() picks them, except `except_pid` and the members of process
+  /// group `except_pgid` (0: none), which the caller signals itself. Others
+  /// are left alone here; finish() names them.
+  void signal_descendants(int sig, pid_t except_pid, pid_t except_pgid);
   /// --no-fork, after a failed step: move back to where we were, then remove.
   void leave_and_remove();
 

@@ -38,6 +38,12 @@
 //   6-. kSched      --cpus (sched_setaffinity), --nice (setpriority),
 //                   --oom-score-adj (/proc/self/oom_score_adj): before the
 //                   identity change and the restrictions.
+//   6'. kNetns      --netns: setns(fd, CLONE_NEWNET) into the namespace the
+//                   parent opened and checked (netns.h; the descriptor is
+//                   close-on-exec and kept until here). It needs
+//                   CAP_SYS_ADMIN, so it comes before kIdentity and before
+//                   --allow-new-privs' early kLandlock and kSeccomp (a filter
+//                   may deny setns).
 //   6a. kIdentity   --cap-drop from the bounding set, setgroups, setresgid,
 //                   setresuid (the way back to root must be shut), then the
 //                   capability sets (identity.h); after everything that
@@ -63,6 +69,33 @@
 //                   CAP_SYS_ADMIN and needs no no_new_privs.
 //  12. kExec        execve(), under the Landlock domain: PROGRAM, its
 //                   interpreter and libraries need read+execute rules.
+//
+// THE LISTENER HAND-OVER (--learn, and named denials in the default mode).
+// The user's filter then sends calls to the supervisor
+// (SECCOMP_RET_USER_NOTIF): every call under --learn, the denied ones for
+// named denials. The listener is made by the seccomp() call that loads the
+// filter, in the child, and must reach the supervisor before PROGRAM runs.
+// Two traps:
+//   - With CLONE_VFORK the supervisor is suspended until execve. But under
+//     --learn that execve is itself a notified call, and nobody could
+//     answer it: a deadlock. So a child with `notify` is started without
+//     CLONE_VM and CLONE_VFORK (a copy, as fork() makes): the supervisor
+//     runs on while the child walks its steps.
+//   - After the load, any call the child makes may wait for an answer, and
+//     the supervisor cannot answer before it holds the listener. So nothing
+//     is sent after the load. Before it, the child finds the lowest free
+//     descriptor (the number seccomp() will give the listener), closes it
+//     again, and writes a StepFailure {kHandover, 0, number} to the status
+//     pipe. It then loads the filter and makes the hand-over call
+//     (kHandoverSyscall, a number no kernel has, which the filter always
+//     notifies), which waits. The supervisor reads the number, takes the
+//     listener with pidfd_getfd() (retrying until the load has made it),
+//     and answers that call with ENOSYS. Only then does the child execve.
+//     The listener is close-on-exec: PROGRAM never holds it.
+// Until the status pipe shows exec, the supervisor knows each notification
+// is the child's own (its execve, or a failure report and exit) and lets
+// it through, except an execve the user's filter denies. A later
+// kHandoverSyscall from PROGRAM gets ENOSYS, as any unknown call does.
 #pragma once
 
 #include <sched.h>
@@ -90,6 +123,7 @@ enum class Step : int32_t {
   kCloseFds,
   kRlimits,
   kSched,
+  kNetns,
   kIdentity,
   kChdir,
   kNoNewPrivs,
@@ -104,6 +138,13 @@ enum class Step : int32_t {
 const char* step_name(Step s);
 /// The Step named `name` ("session", "exec", ...), or 0.
 int32_t step_by_name(const char* name);
+
+/// The hand-over call's number: far above every system call, below the x32
+/// bit. The kernel would fail it with ENOSYS; the filter notifies it.
+constexpr int kHandoverSyscall = 0x3ffffff0;
+/// StepFailure::step of the hand-over message (its `detail` is the number
+/// the listener will have).
+constexpr int32_t kHandover = -1;
 
 /// What a failing child sends up the status pipe; 12 bytes, one write.
 struct StepFailure {
@@ -143,6 +184,9 @@ struct ChildSpec {
   int nice = 0;
   const char* oom_score_adj = nullptr;  // the decimal text to write, or none
 
+  /// kNetns: the network namespace to join, or -1.
+  int netns_fd = -1;
+
   SessionKind session = SessionKind::kNone;
   int tty_fd = -1;  // hand this terminal to the new process group
 
@@ -172,6 +216,11 @@ struct ChildSpec {
   const ChildIdentity* identity = nullptr;  // kIdentity, or none
   const sock_fprog* seccomp = nullptr;      // kSeccomp: the user's filter, or none
   const sock_fprog* seccomp_jail = nullptr; // kSeccomp: the jail's filter, or none
+  /// kSeccomp: load the user's filter with SECCOMP_FILTER_FLAG_NEW_LISTENER
+  /// and hand the listener to the supervisor (THE LISTENER HAND-OVER below)
+  /// through `handover_fd`, the status pipe.
+  bool notify = false;
+  int handover_fd = -1;
   bool restrict_early = false;              // kLandlock, kSeccomp before kIdentity
 
   const char* chdir = nullptr;  // kChdir, or none
@@ -196,9 +245,9 @@ struct ChildStep {
   StepFn fn;
 };
 
-/// Room for every step at once: the 18 kinds, kParentDeath twice, and one
+/// Room for every step at once: the 19 kinds, kParentDeath twice, and one
 /// spare. build_step_list() never writes more (child_test has every step on).
-constexpr size_t kMaxSteps = 20;
+constexpr size_t kMaxSteps = 21;
 
 /// Parent side: the steps `spec` needs, in the fixed order. Returns the count.
 size_t build_step_list(const ChildSpec& spec, ChildStep (&out)[kMaxSteps]);

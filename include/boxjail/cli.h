@@ -56,6 +56,16 @@ struct Options {
   std::string seccomp_bpf;           // FILE
   bool has_seccomp_bpf = false;
   bool seccomp_keep_io_uring = false;  // --seccomp-keep-io-uring
+  std::string learn;                 // --learn FILE
+  bool has_learn = false;
+  bool exec_once = false;            // --exec-once
+  std::string restrict_namespaces;   // --restrict-namespaces[=TYPES], "all" without
+  bool has_restrict_namespaces = false;
+  std::vector<std::string> restrict_address_families;  // AF,...
+  bool memory_deny_write_execute = false;
+  /// Every option given (command line or --config) with its values as
+  /// written, in the table's order: what --learn writes back into FILE.
+  std::vector<std::pair<std::string, std::vector<std::string>>> given;
   // Identity (identity.h).
   bool no_new_privs = false;
   bool allow_new_privs = false;      // --allow-new-privs
@@ -72,6 +82,12 @@ struct Options {
   bool signal_group = false;
   std::string chdir;                 // DIR
   bool has_chdir = false;
+  // PROGRAM's environment (environ.h).
+  bool clear_env = false;            // --clear-env
+  std::vector<std::string> set_env;    // --setenv NAME=VALUE, in order
+  std::vector<std::string> unset_env;  // --unsetenv NAME
+  std::vector<std::string> keep_env;   // --keep-env NAME[,NAME...]
+  bool user_env = false;             // --user-env
   // Placement (cgroup.h) and scheduling.
   std::string cgroup;                // --cgroup PATH
   bool has_cgroup = false;
@@ -82,9 +98,28 @@ struct Options {
   bool has_nice = false;
   std::string oom_score_adj;         // --oom-score-adj N
   bool has_oom_score_adj = false;
+  std::string netns;                 // --netns PATH (netns.h)
+  bool has_netns = false;
+  std::string timeout;               // --timeout DURATION[:SIGNAL] (timeout.h)
+  bool has_timeout = false;
   // Reports and files.
   std::string features;              // --features[=text|json]
   bool has_features = false;
+  std::string list_syscall_groups;   // --list-syscall-groups[=GROUP], "all" without one
+  bool has_list_syscall_groups = false;
+  std::string profile;               // --profile NAME|FILE (profile.h)
+  bool has_profile = false;
+  std::string profile_label;         // "profile qemu", "profile /etc/boxjail/vm.toml"
+  /// Under --profile, where each value of a list key came from: `source`
+  /// is profile_label for the profile's values, "" for the user's (then
+  /// `sources` says where the key came from).
+  struct ValueSource {
+    std::string key, value, source;
+  };
+  std::vector<ValueSource> value_sources;
+  /// The profile's values left out, one line each ("fs-rw /dev/net/tun: No
+  /// such file or directory"), for --dry-run.
+  std::vector<std::string> profile_left_out;
   std::string config;                // --config FILE
   bool has_config = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
@@ -109,6 +144,10 @@ enum class Complete {
   kScope,
   kLogLevel,
   kFeatures,    // text or json
+  kNamespaces,     // comma-separated namespace types
+  kAddressFamily,  // comma-separated address families
+  kSyscallGroup,  // @NAME of a system call group or family
+  kEnvName,     // comma-separated names of exported variables
 };
 
 /// One flag of the command line: the single table --help, the parser, the

@@ -83,6 +83,18 @@ const RootCap* root_equivalent_caps(size_t* n);
 /// confines PROGRAM (jail::confines), so every capability not kept is
 /// dropped and the securebits are set. False with a one-line message naming
 /// the flag in `*err`.
+/// An entry of /etc/passwd, which boxjail reads directly (a static binary
+/// loads no NSS modules).
+struct PasswdEntry {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string dir, shell;
+};
+/// The first entry with that name, or that uid; false if there is none.
+bool passwd_by_name(const std::string& name, PasswdEntry* out);
+bool passwd_by_uid(uid_t uid, PasswdEntry* out);
+
 bool check_identity(const Options& o, SystemFacts& sys, bool confined, IdentityPlan* plan,
                     std::string* err);
 

@@ -39,6 +39,11 @@ std::string confining_flag(const Options& o);
 
 enum class Net { kOpen, kDeny, kTcp };
 
+/// How --memory-deny-write-execute holds: PR_SET_MDWE (Linux 6.3), set by
+/// boxjail before the child starts, or seccomp rules on mmap, mprotect,
+/// pkey_mprotect and shmat.
+enum class Mdwe { kOff, kPrctl, kSeccomp };
+
 struct JailPlan {
   bool active = false;
   std::string flag;        // the first confining flag
@@ -47,6 +52,10 @@ struct JailPlan {
   bool udp = false;        // --net-allow-udp
   bool io_uring = false;   // io_uring_* fail with EPERM
   std::string io_uring_why;
+  uint64_t namespaces = 0;         // --restrict-namespaces: CLONE_NEW* refused
+  bool restrict_families = false;  // --restrict-address-families
+  std::vector<uint64_t> families;  // ... the ones allowed
+  Mdwe mdwe = Mdwe::kOff;          // --memory-deny-write-execute
   std::vector<seccomp::Rule> rules;
   std::vector<sock_filter> program;  // what the child loads, beside the user's
 };

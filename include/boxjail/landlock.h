@@ -97,6 +97,7 @@ struct LandlockPlan {
   uint64_t handled_net = 0;
   uint64_t scoped = 0;
   uint32_t restrict_flags = 0;
+  bool audit = false;  // --landlock-log took effect: denials go to the audit log
   std::vector<PathRule> paths;
   std::vector<PortRule> ports;  // sorted by port
   std::vector<std::string> port_specs;  // --net-bind/--net-connect as given, for display

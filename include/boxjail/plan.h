@@ -12,14 +12,18 @@
 #include <sched.h>
 
 #include "boxjail/cgroup.h"
+#include "boxjail/environ.h"
 #include "boxjail/fdmap.h"
 #include "boxjail/identity.h"
 #include "boxjail/jail.h"
 #include "boxjail/landlock.h"
+#include "boxjail/netns.h"
+#include "boxjail/profile.h"
 #include "boxjail/seccomp.h"
 #include "boxjail/log.h"
 #include "boxjail/rlimit.h"
 #include "boxjail/sysfacts.h"
+#include "boxjail/timeout.h"
 
 namespace boxjail {
 
@@ -48,14 +52,20 @@ struct LaunchPlan {
   std::string path;               // resolved, passed to execve
   std::vector<std::string> args;  // argv strings; args[0] == program
   std::vector<char*> argv;        // args as char*, nullptr-terminated
-  /// The environment PROGRAM gets: boxjail's own, nullptr-terminated. The
-  /// strings are not owned; they live as long as the process.
+  /// The environment PROGRAM gets, nullptr-terminated: boxjail's own as
+  /// --clear-env, --setenv, --unsetenv, --keep-env and --user-env changed
+  /// it (environ.h). The strings are boxjail's (they live as long as the
+  /// process) or env_plan.owned's.
   std::vector<char*> env;
+  environment::EnvPlan env_plan;
 
   pid_t parent_pid = 0;           // boxjail's parent at start (--die-with-parent only)
   std::string pidfile;            // absolute; empty without --pidfile
   int status_fd = -1;             // --status-fd, or -1
   int die_signal = 0;             // --die-with-parent, or 0
+  /// --learn FILE (learn.h): where to write, and the options to write back.
+  std::string learn_file;
+  std::vector<std::pair<std::string, std::vector<std::string>>> learn_given;
 
   /// Socket activation: when LISTEN_PID names boxjail, descriptors 3 to
   /// 3 + listen_fds - 1 are kept, and (in the forking modes) env entry
@@ -89,6 +99,10 @@ struct LaunchPlan {
   int nice = 0;
   bool set_oom_score_adj = false;
   int oom_score_adj = 0;
+  /// --netns: the network namespace the child joins (setns) before identity.
+  netns::NetnsPlan netns;
+  /// --timeout: the supervisor's time limit on PROGRAM.
+  timeout::TimeoutPlan timeout;
 
   landlock::LandlockPlan landlock;
   seccomp::SeccompPlan seccomp;
@@ -100,6 +114,8 @@ struct LaunchPlan {
   std::string no_new_privs_why;
   /// What boxjail adds because it confines PROGRAM (jail.h).
   jail::JailPlan jail;
+  /// --profile (profile.h): the profile, and the rules from qemu's argv.
+  profile::ProfilePlan profile;
   /// --allow-new-privs: Landlock and seccomp are applied before the
   /// identity step, while the child still has CAP_SYS_ADMIN, so that no
   /// no_new_privs is needed.
@@ -122,8 +138,9 @@ struct PlanError {
   std::string msg;      // one line, without "boxjail: "
 };
 
-/// Validates `opts` into `*plan`. `path_env` is $PATH (may be null); `envp`
-/// is the environment PROGRAM will get. Touches nothing outside the process.
+/// Validates `opts` into `*plan`. `path_env` is $PATH (may be null), where
+/// PROGRAM is looked for; `envp` is boxjail's environment, from which
+/// PROGRAM's is made. Touches nothing outside the process.
 bool build_plan(const Options& opts, SystemFacts& sys, const char* path_env,
                 char** envp, LaunchPlan* plan, PlanError* err);
 

@@ -2,10 +2,22 @@
 // pass the exit status on.
 #pragma once
 
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
 namespace boxjail {
+
+namespace notify {
+class Listener;
+class Handler;
+}  // namespace notify
+namespace audit {
+class LandlockDenials;
+}  // namespace audit
+namespace cgroup {
+class CgroupRuntime;
+}  // namespace cgroup
 
 struct SuperviseOptions {
   pid_t child = -1;       // PROGRAM, the leader of its own process group
@@ -16,6 +28,23 @@ struct SuperviseOptions {
   bool cleanup = false;   // --reap: end what PROGRAM left behind
   int grace_ms = 2000;    // between SIGTERM and SIGKILL at that end
   rusage* usage = nullptr;  // PROGRAM's, from wait4(), when it ends
+  /// --learn and named denials: calls to answer beside the signals.
+  notify::Listener* listener = nullptr;
+  notify::Handler* handler = nullptr;
+  /// --landlock-log: PROGRAM's Landlock denials, read as they come.
+  audit::LandlockDenials* audit = nullptr;
+  /// --timeout (timeout.h): a CLOCK_MONOTONIC timerfd, non-blocking,
+  /// armed by the caller to fire at the limit; -1 for none. When it fires
+  /// (and PROGRAM has not ended already), PROGRAM gets `timeout_signal`
+  /// (with `signal_group` its process group; with `cgroup`, also every
+  /// process of the cgroup that descends from the supervisor), and SIGCONT
+  /// after it; SIGKILL the same way after `grace_ms`. One warning line
+  /// names `timeout_spec`; `*timed_out` is set.
+  int timer_fd = -1;
+  int timeout_signal = SIGTERM;
+  const char* timeout_spec = "";
+  cgroup::CgroupRuntime* cgroup = nullptr;
+  bool* timed_out = nullptr;
 };
 
 /// Forwards every signal boxjail receives (except SIGCHLD) to PROGRAM (or

@@ -129,6 +129,7 @@ TEST(ChildSteps, EveryStepAtOnceFits) {
     s.fd_steps = &fs;
     s.n_fd_steps = 1;
     s.set_nice = true;
+    s.netns_fd = 8;
     ChildIdentity id;
     id.set_ids = true;
     s.identity = &id;
@@ -153,7 +154,7 @@ TEST(ChildSteps, EveryStepAtOnceFits) {
     for (size_t i = 0; i < n; ++i) got.push_back(steps[i].id);
     std::vector<Step> want = {Step::kUnshareFds, Step::kCgroup, Step::kSession,
                               Step::kParentDeath, Step::kNofileEarly, Step::kFdMoves,
-                              Step::kCloseFds, Step::kRlimits, Step::kSched};
+                              Step::kCloseFds, Step::kRlimits, Step::kSched, Step::kNetns};
     if (early) want.insert(want.end(), {Step::kLandlock, Step::kSeccomp});
     want.insert(want.end(), {Step::kIdentity, Step::kParentDeath, Step::kChdir});
     if (!early) want.insert(want.end(), {Step::kNoNewPrivs, Step::kLandlock});

@@ -371,8 +371,8 @@ TEST(SyscallGroups, DenyListsTakeWholeFamilies) {
             "sendto and sendmsg); deny them too, or deny the whole family as @connect");
   o.seccomp_deny = {"@nothing"};
   EXPECT_EQ(error_of(o, sys),
-            "--seccomp-deny @nothing: unknown group '@nothing' (boxjail(1) lists the "
-            "groups under SECCOMP, Families of system calls)");
+            "--seccomp-deny @nothing: unknown group '@nothing' (boxjail --list-syscall-groups "
+            "lists the groups and families)");
   // The whole family, by name or as a group; sendto alone is no family.
   for (const char* ok : {"open,openat,openat2,creat,open_by_handle_at", "@open", "@open:EACCES",
                          "sendto", "@connect", "@clone"}) {

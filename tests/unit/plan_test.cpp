@@ -171,7 +171,7 @@ TEST(Plan, DryRunJson) {
             "\"status_fd\":null,\"die_with_parent\":null,\"listen_fds\":null,"
             "\"chdir\":null,\"supervisor\":{\"reap\":false,\"signal_group\":false,"
             "\"grace_ms\":2000,\"subreaper\":false},\"cgroup\":null,\"scheduling\":{\"cpus\":null,\"nice\":null,"
-            "\"oom_score_adj\":null},\"landlock\":null,\"seccomp\":null,\"jail\":null,"
+            "\"oom_score_adj\":null},\"landlock\":null,\"seccomp\":null,\"jail\":null,\"learn\":null,"
             "\"die_with_supervisor\":null,\"restrict_early\":false,\"identity\":null,"
             "\"no_new_privs\":{\"set\":false,\"why\":\"not asked for\"}}\n");
 
