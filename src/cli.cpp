@@ -123,6 +123,10 @@ const Flag kFlags[] = {
      "seccomp: an allowlist; every other call gets the --seccomp-default action",
      Complete::kSyscall,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_allow); }},
+    {"--seccomp-rule", "'NAME: EXPR'",
+     "seccomp: one rule in minijail's policy syntax, with argument conditions "
+     "(ioctl: arg1 == TCGETS || arg1 == FIONREAD)", Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_rule); }},
     {"--seccomp-default", "ACTION", "kill-process (default), trap, log or errno:NAME",
      Complete::kSeccompAction,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_default); }},

@@ -141,6 +141,7 @@ std::string confining_flag(const Options& o) {
       {o.landlock_log, "--landlock-log"},
       {!o.seccomp_deny.empty(), "--seccomp-deny"},
       {!o.seccomp_allow.empty(), "--seccomp-allow"},
+      {!o.seccomp_rule.empty(), "--seccomp-rule"},
       {o.has_seccomp_default, "--seccomp-default"},
       {o.has_seccomp_profile, "--seccomp-profile"},
       {o.has_seccomp_bpf, "--seccomp-bpf"},

@@ -106,7 +106,7 @@ void Learner::path_access(pid_t tid, int dirfd, uint64_t addr, unsigned access, 
     std::string rest = p.substr(std::min<size_t>(p.size(), 6));
     std::string first = rest.substr(0, rest.find('/'));
     if (is_digits(first)) {
-      l_.per_process.insert("/proc/self" + rest.substr(first.size()));
+      if (l_.per_process.size() < 256) l_.per_process.insert("/proc/self" + rest.substr(first.size()));
       return;
     }
   }
@@ -125,7 +125,10 @@ void Learner::path_access(pid_t tid, int dirfd, uint64_t addr, unsigned access, 
     return;
   }
   if (!parent) access &= ~kMake;
-  if (access) l_.paths[p] |= access;
+  // Bounded: a PROGRAM that names a million paths does not grow the
+  // supervisor without end (the file says when paths were left out).
+  if (access && (l_.paths.size() < kMaxPaths || l_.paths.count(p))) l_.paths[p] |= access;
+  else if (access) l_.paths_left_out = true;
 }
 
 void Learner::sockaddr_of(const Call& c, bool bind) {
@@ -497,6 +500,9 @@ bool write_config(const std::string& file, const Learned& l,
   }
   FsRules r = fs_rules(paths);
   for (const auto& n : r.notes) text += "# " + n + "\n";
+  if (l.paths_left_out)
+    text += "# PROGRAM named more than " + std::to_string(kMaxPaths) +
+            " paths; the ones after that were left out\n";
   for (auto* v : {&r.ro, &r.rx, &r.rw, &r.rwx}) std::sort(v->begin(), v->end());
   put_array(&text, "fs-ro", r.ro);
   put_array(&text, "fs-rx", r.rx);

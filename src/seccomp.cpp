@@ -258,6 +258,18 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
     if (!parse_list(d, false, "--seccomp-deny " + d, &specs, err)) return false;
   for (const auto& a : o.seccomp_allow)
     if (!parse_list(a, true, "--seccomp-allow " + a, &specs, err)) return false;
+  // --seccomp-rule 'ioctl: arg1 == TCGETS': one minijail policy line each,
+  // on the command line, in a config file or in a profile.
+  for (const auto& line : o.seccomp_rule) {
+    const std::string where = "--seccomp-rule '" + line + "'";
+    if (!minijail::is_policy_line(trim(line)))
+      return *err = where + ": expected NAME: EXPR, as in minijail's policy files "
+                            "(ioctl: arg1 == TCGETS || arg1 == FIONREAD)",
+             false;
+    std::vector<minijail::PolicyRule> got;
+    if (!minijail::parse_line(trim(line), where, &got, err)) return false;
+    for (auto& r : got) specs.push_back({r.name, r.allow, r.err, where, std::move(r.conds), {}});
+  }
   // The command line's --seccomp-default wins over a profile's default line.
   std::string def = o.seccomp_default, def_from = "--seccomp-default " + o.seccomp_default;
   std::string file_def, file_def_from;
@@ -636,7 +648,8 @@ std::string to_json(const SeccompPlan& plan) {
     }
     j += ']';
   }
-  j += ",\"instructions\":" + std::to_string(plan.program.size());
+  j += ",\"instructions\":" +
+       std::to_string((plan.named ? plan.notify_program : plan.program).size());
   // Who answers a denied call: the supervisor (named denials, --learn) or
   // the kernel.
   j += ",\"denials\":";

@@ -49,6 +49,7 @@ struct Options {
   bool landlock_log = false;
   // seccomp (seccomp.h).
   std::vector<std::string> seccomp_deny, seccomp_allow;  // SYSCALL[:ERRNO][,...]
+  std::vector<std::string> seccomp_rule;  // --seccomp-rule 'NAME: EXPR' (minijail's syntax)
   std::string seccomp_default;       // ACTION
   bool has_seccomp_default = false;
   std::string seccomp_profile;       // FILE

@@ -34,10 +34,14 @@ enum Access : unsigned {
   kMake = 8,    // a directory in which entries were made or removed
 };
 
+/// At most this many paths are recorded.
+constexpr size_t kMaxPaths = 65536;
+
 struct Learned {
   std::set<std::string> syscalls;          // names, as libseccomp knows them
   std::set<int> unknown;                   // numbers without a name here
   std::map<std::string, unsigned> paths;   // canonical absolute path → Access
+  bool paths_left_out = false;             // more than kMaxPaths were named
   std::set<std::string> per_process;       // /proc/self/... files read
   std::set<unsigned> connect_ports, bind_ports;
   bool inet = false;                       // an AF_INET or AF_INET6 socket

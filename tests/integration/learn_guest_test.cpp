@@ -11,6 +11,7 @@
 
 #include "guest.h"
 #include "harness.h"
+#include "privilege.h"
 
 namespace {
 
@@ -21,6 +22,8 @@ class LearnGuest : public ::testing::Test {
   void SetUp() override {
     if (std::string why = guest::unavailable(); !why.empty()) GTEST_SKIP() << why;
     chmod(d_.path.c_str(), 0755);
+    if (std::string why = privilege::policy_files_refused_in(d_.path); !why.empty())
+      GTEST_SKIP() << why;
     // The guest's files where the box's user can read them.
     for (const auto& [from, name] : {std::pair{guest::kernel(), "vmlinuz"},
                                      std::pair{guest::initrd(), "initrd"}}) {
@@ -61,7 +64,7 @@ class LearnGuest : public ::testing::Test {
 
 TEST_F(LearnGuest, LearnTheBootReplayItThenTakeOutACallAndAPath) {
   std::vector<std::string> flags = {"--chdir", "/", "--learn", file_};
-  if (geteuid() == 0) flags.insert(flags.begin(), {"--user", "nobody"});
+  if (!root_opt_in().empty()) flags.insert(flags.begin(), {"--user", "nobody"});
   Result r = under(flags);
   ASSERT_EQ(r.code(), 0) << r.err;
   ASSERT_NE(r.out.find(guest::kMarker), std::string::npos) << r.out;
@@ -106,7 +109,7 @@ namespace {
 // twice (split-wx=on), once writable and once executable.
 TEST_F(LearnGuest, MemoryDenyWriteExecuteStopsTcgUnlessItSplitsItsBuffer) {
   std::vector<std::string> flags = {"--memory-deny-write-execute"};
-  if (geteuid() == 0) flags.insert(flags.begin(), {"--user", "nobody"});
+  if (!root_opt_in().empty()) flags.insert(flags.begin(), {"--user", "nobody"});
   Result r = under(flags);
   EXPECT_EQ(r.code(), 1) << r.err;
   EXPECT_NE(r.err.find("mprotect of jit buffer: Permission denied"), std::string::npos) << r.err;
