@@ -123,7 +123,7 @@ const Flag kFlags[] = {
      "seccomp: an allowlist; every other call gets the --seccomp-default action",
      Complete::kSyscall,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_allow); }},
-    {"--seccomp-rule", "'NAME: EXPR'",
+    {"--seccomp-rule", "RULE",
      "seccomp: one rule in minijail's policy syntax, with argument conditions "
      "(ioctl: arg1 == TCGETS || arg1 == FIONREAD)", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.seccomp_rule); }},
