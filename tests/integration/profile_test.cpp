@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,6 +58,13 @@ class ProfileQemu : public ::testing::Test {
   void SetUp() override {
     if (std::string why = guest::unavailable(); !why.empty()) GTEST_SKIP() << why;
     if (std::string why = privilege::can_become(kNobody); !why.empty()) GTEST_SKIP() << why;
+    // The profile sets nofile=1024; above a lower hard limit only
+    // CAP_SYS_RESOURCE may raise it (boxjail refuses, naming the key).
+    rlimit nofile{};
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    if (nofile.rlim_max < 1024 && !have_cap_sys_resource())
+      GTEST_SKIP() << "the qemu profile's rlimit nofile=1024 is above this hard limit ("
+                   << nofile.rlim_max << "), and raising it needs CAP_SYS_RESOURCE";
     files_ = std::make_unique<GuestFiles>();
     if (std::string why = privilege::give_away(files_->run, kNobody, static_cast<gid_t>(-1));
         !why.empty())
