@@ -128,11 +128,13 @@ bool add_user_env(const Options& o, AccountLookup lookup, EnvPlan* plan, std::st
       {"USER", a.name},
       {"LOGNAME", a.name},
       {"SHELL", a.shell.empty() ? "/bin/sh" : a.shell}};
-  for (const auto& [name, value] : from_passwd) {
+  for (const auto& entry : from_passwd) {
+    // (A named variable, not a structured binding: clang 14 cannot capture one.)
+    const char* name = entry.first;
     const bool named = has(plan->unset, name) || has(plan->keep, name) ||
                        std::any_of(plan->set.begin(), plan->set.end(),
                                    [&](const auto& s) { return s.first == name; });
-    if (!named) plan->set.emplace_back(name, value);
+    if (!named) plan->set.emplace_back(name, entry.second);
   }
   return true;
 }
