@@ -18,6 +18,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "boxjail/cgroup_v1.h"
 #include "boxjail/cli.h"
 #include "boxjail/log.h"
 #include "boxjail/plan.h"
@@ -75,43 +76,18 @@ bool has(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+  return s;
+}
+
 bool write_text(const std::string& path, const std::string& text, int* err) {
   UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd.valid() || write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     *err = errno;
     return false;
   }
-  return true;
-}
-
-// Files that hold a byte count: K to E suffixes (powers of 1024) are
-// expanded, "max" is passed on (as -1 for a v1 limit_in_bytes file).
-bool is_bytes_file(const std::string& f) {
-  return f == "memory.max" || f == "memory.high" || f == "memory.low" || f == "memory.min" ||
-         f == "memory.swap.max" || f == "memory.limit_in_bytes" ||
-         f == "memory.soft_limit_in_bytes" || f == "memory.memsw.limit_in_bytes";
-}
-
-bool parse_bytes(const std::string& s, uint64_t* out) {
-  size_t i = 0;
-  uint64_t v = 0;
-  if (s.empty() || s[0] < '0' || s[0] > '9') return false;
-  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-    if (v > (UINT64_MAX - 9) / 10) return false;
-    v = v * 10 + static_cast<uint64_t>(s[i] - '0');
-  }
-  std::string suffix = s.substr(i);
-  static const char kUnits[] = "KMGTPE";
-  int shift = 0;
-  if (!suffix.empty()) {
-    const char* u = strchr(kUnits, suffix[0] >= 'a' ? suffix[0] - 32 : suffix[0]);
-    if (!u || !*u) return false;
-    shift = 10 * static_cast<int>(u - kUnits + 1);
-    std::string rest = suffix.substr(1);
-    if (!rest.empty() && rest != "B" && rest != "iB") return false;
-  }
-  if (shift && v > (UINT64_MAX >> shift)) return false;
-  *out = v << shift;
   return true;
 }
 
@@ -263,28 +239,124 @@ void remove_dir(const std::string& dir) {
 
 }  // namespace
 
+namespace {
+
+// A mountinfo field with its octal escapes (\040 for a space) undone.
+std::string unescape(const std::string& s) {
+  std::string o;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+        s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+      o += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      o += s[i];
+    }
+  }
+  return o;
+}
+
+// How well a mount of a hierarchy suits: 2 for the whole hierarchy (mount
+// root "/") at the conventional place, 1 for the whole hierarchy elsewhere
+// (a chroot's rbind of /sys, a bind mount), 0 for a part of it.
+int rank(const std::string& root, const std::string& mount) {
+  if (root != "/") return 0;
+  return mount == "/sys/fs/cgroup" || mount.rfind("/sys/fs/cgroup/", 0) == 0 ? 2 : 1;
+}
+
+// The N of line "KEY N" (memory.events, pids.events, memory.oom_control),
+// or -1.
+int64_t field(const std::string& text, const std::string& key) {
+  for (const auto& line : words(text, '\n'))
+    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 &&
+        line[key.size()] == ' ')
+      return strtoll(line.c_str() + key.size() + 1, nullptr, 10);
+  return -1;
+}
+
+int64_t number_in(const std::string& path) {
+  const std::string t = read_text(path);
+  return t.empty() || t[0] < '0' || t[0] > '9' ? -1 : strtoll(t.c_str(), nullptr, 10);
+}
+
+std::string first_line(const std::string& path) {
+  std::string t = read_text(path);
+  return t.substr(0, t.find('\n'));
+}
+
+}  // namespace
+
+CgroupRuntime::Counts CgroupRuntime::counts_of(const Place& p) {
+  Counts c;
+  const bool memory = p.hierarchy.v2 || has(p.hierarchy.controllers, "memory");
+  const bool pids = p.hierarchy.v2 || has(p.hierarchy.controllers, "pids");
+  if (p.hierarchy.v2 && memory) {
+    // Hierarchical: what happened below counts too. "oom": the limit was
+    // reached and reclaim could not make room; "oom_kill": the OOM
+    // killer, for any reason, ended a process in it.
+    const std::string ev = read_text(p.dir + "/memory.events");
+    c.oom_kills = field(ev, "oom_kill");
+    c.limit_hits = field(ev, "oom");
+  } else if (memory) {
+    // v1: oom_kill since Linux 4.13; failcnt counts the times the usage
+    // reached memory.limit_in_bytes.
+    c.oom_kills = field(read_text(p.dir + "/memory.oom_control"), "oom_kill");
+    c.limit_hits = number_in(p.dir + "/memory.failcnt");
+    // Some kernels keep failcnt at 0 (6.18 here): the peak at the limit
+    // (memory, or memory and swap) says it too.
+    for (const char* f : {"/memory.", "/memory.memsw."}) {
+      const int64_t peak = number_in(p.dir + f + "max_usage_in_bytes");
+      const int64_t limit = number_in(p.dir + f + "limit_in_bytes");
+      if (c.limit_hits == 0 && peak >= 0 && limit > 0 && peak + 65536 >= limit) c.limit_hits = 1;
+    }
+  }
+  if (pids) c.pids_max = field(read_text(p.dir + "/pids.events"), "max");
+  return c;
+}
+
 std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo) {
-  std::vector<Hierarchy> v2, v1;
+  // One mount per superblock (field 3, MAJOR:MINOR): the best ranked, the
+  // first of equals. The mount points are relative to this process's root,
+  // and the kernel lists no mount outside it.
+  struct Seen {
+    std::string dev;
+    int rank;
+    size_t line;  // of the chosen mount
+    Hierarchy h;
+  };
+  std::vector<Seen> seen;
   std::istringstream in(mountinfo);
   std::string line;
-  while (std::getline(in, line)) {
+  for (size_t n = 0; std::getline(in, line); ++n) {
     size_t dash = line.find(" - ");
     if (dash == std::string::npos) continue;
     std::vector<std::string> pre = words(line.substr(0, dash), ' ');
     std::vector<std::string> post = words(line.substr(dash + 3), ' ');
     if (pre.size() < 5 || post.size() < 3) continue;
     Hierarchy h;
-    h.mount = pre[4];
+    h.root = unescape(pre[3]);
+    h.mount = unescape(pre[4]);
     if (post[0] == "cgroup2") {
       h.v2 = true;  // its controllers are read when a setting needs them
-      v2.push_back(h);
     } else if (post[0] == "cgroup") {
       for (const auto& opt : words(post[2], ','))
         for (const char* c : kV1Controllers)
           if (opt == c) h.controllers.push_back(opt);
-      if (!h.controllers.empty()) v1.push_back(h);
+      if (h.controllers.empty()) continue;  // name=systemd and the like
+    } else {
+      continue;
     }
+    const int r = rank(h.root, h.mount);
+    auto at = std::find_if(seen.begin(), seen.end(), [&](const Seen& s) { return s.dev == pre[2]; });
+    if (at == seen.end())
+      seen.push_back({pre[2], r, n, h});
+    else if (r > at->rank)
+      *at = {pre[2], r, n, h};
   }
+  // In the order of the chosen mounts.
+  std::stable_sort(seen.begin(), seen.end(), [](const Seen& a, const Seen& b) { return a.line < b.line; });
+  std::vector<Hierarchy> v2, v1;
+  for (auto& s : seen) (s.h.v2 ? v2 : v1).push_back(std::move(s.h));
   v2.insert(v2.end(), v1.begin(), v1.end());
   return v2;
 }
@@ -292,6 +364,18 @@ std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo) {
 void read_v2_controllers(std::vector<Hierarchy>* all) {
   for (auto& h : *all)
     if (h.v2) h.controllers = words(read_text(h.mount + "/cgroup.controllers"), ' ');
+}
+
+std::string setting_flags(const CgroupPlan& plan, const std::string& controller) {
+  std::string s;
+  std::vector<std::string> done;
+  for (const auto& st : plan.settings) {
+    const std::string given = st.from.empty() ? st.file : st.from;
+    if (controller_of(given) != controller || has(done, st.spec)) continue;
+    done.push_back(st.spec);
+    s += (s.empty() ? "--cgroup-set " : ", --cgroup-set ") + st.spec;
+  }
+  return s;
 }
 
 bool check(const Options& o, const std::string& mountinfo, CgroupPlan* plan, std::string* err) {
@@ -309,35 +393,25 @@ bool check(const Options& o, const std::string& mountinfo, CgroupPlan* plan, std
     if (part == ".." || part == ".")
       return *err = "--cgroup " + spec + ": '" + part + "' is not allowed in a cgroup path", false;
 
-  // The settings' controllers: the prefix of each file's name.
-  struct Want {
-    std::string spec, file, value, controller;
-  };
-  std::vector<Want> wants;
+  std::vector<Request> wants;
   for (const auto& s : o.cgroup_set) {
     size_t eq = s.find('=');
     std::string file = s.substr(0, eq);
     if (eq == std::string::npos || file.empty() || eq + 1 >= s.size() ||
         file.find('/') != std::string::npos || file.find('.') == std::string::npos)
       return *err = "--cgroup-set " + s + ": expected FILE=VALUE, such as pids.max=64", false;
-    std::string value = s.substr(eq + 1);
-    if (is_bytes_file(file) && value != "max") {
-      uint64_t bytes = 0;
-      if (!parse_bytes(value, &bytes))
-        return *err = "--cgroup-set " + s + ": '" + value +
-                      "' is not a byte count (a number with an optional K, M, G, T, P or E "
-                      "suffix, or max)",
-               false;
-      value = std::to_string(bytes);
-    }
-    wants.push_back({s, file, value, file.substr(0, file.find('.'))});
+    wants.push_back({s, file, s.substr(eq + 1)});
   }
 
+  // Whether hierarchy `h` holds what a file of `controller` sets: v2 by
+  // its own names (and the core cgroup.* files), v1 by the v1 names.
   auto available = [](const Hierarchy& h, const std::string& c) {
-    return has(h.controllers, c) || (h.v2 && c == "cgroup");
+    return h.v2 ? has(h.controllers, c) || c == "cgroup" : has(h.controllers, v1_controller(c));
   };
+  std::string rel;  // the cgroup's path below each hierarchy's root
   if (spec[0] == '/') {
-    // Absolute: one hierarchy, the one it is inside.
+    // Absolute: the hierarchy it is inside; other hierarchies a setting
+    // needs get the same relative path.
     const Hierarchy* in = nullptr;
     for (const auto& h : all)
       if (spec.size() > h.mount.size() && spec.compare(0, h.mount.size(), h.mount) == 0 &&
@@ -347,50 +421,61 @@ bool check(const Options& o, const std::string& mountinfo, CgroupPlan* plan, std
       return *err = "--cgroup " + spec + ": not inside a mounted cgroup hierarchy (see "
                                           "/proc/self/mountinfo)",
              false;
-    plan->places.push_back({*in, spec, {}});
+    rel = spec.substr(in->mount.size() + 1);
+    while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+    plan->places.push_back({*in, spec, {}, "--cgroup"});
   } else {
+    rel = spec;
     const Hierarchy* v2 = nullptr;
     for (const auto& h : all)
-      if (h.v2) v2 = &h;
-    if (v2) plan->places.push_back({*v2, v2->mount + "/" + spec, {}});
-    for (const auto& w : wants) {
-      if (v2 && available(*v2, w.controller)) continue;
-      bool placed = false;
-      for (const auto& p : plan->places) placed |= available(p.hierarchy, w.controller);
-      if (placed) continue;
+      if (h.v2 && !v2) v2 = &h;
+    if (v2) plan->places.push_back({*v2, v2->mount + "/" + spec, {}, "--cgroup"});
+  }
+  for (const auto& w : wants) {
+    const std::string c = controller_of(w.file);
+    size_t at = plan->places.size();
+    for (size_t i = 0; i < plan->places.size() && at == plan->places.size(); ++i)
+      if (available(plan->places[i].hierarchy, c)) at = i;
+    if (at == plan->places.size()) {
+      // Another hierarchy has it: the same path there.
       for (const auto& h : all) {
-        if (h.v2 || !has(h.controllers, w.controller)) continue;
-        plan->places.push_back({h, h.mount + "/" + spec, {}});
-        placed = true;
+        if (!available(h, c)) continue;
+        plan->places.push_back(
+            {h, h.mount + "/" + rel, {},
+             "--cgroup-set " + w.spec + ": " + rel + " in the " +
+                 (h.v2 ? std::string("cgroup v2") : joined(h.controllers)) + " hierarchy" +
+                 (spec[0] == '/' ? ", the same path as --cgroup's" : "")});
         break;
       }
     }
-    if (plan->places.empty())
-      return *err = "--cgroup " + spec + ": no cgroup v2 hierarchy is mounted; on a v1 host, name "
-                                         "a controller with --cgroup-set",
-             false;
-  }
-  for (const auto& w : wants) {
-    size_t at = plan->places.size();
-    for (size_t i = 0; i < plan->places.size(); ++i)
-      if (available(plan->places[i].hierarchy, w.controller)) {
-        at = i;
-        break;
-      }
     if (at == plan->places.size())
-      return *err = "--cgroup-set " + w.spec + ": the " + w.controller +
+      return *err = "--cgroup-set " + w.spec + ": the " + c +
+                    (c == "io" ? " (blkio on cgroup v1)" : "") +
                     " controller is not available to " + spec +
                     " (not in the cgroup v2 hierarchy's cgroup.controllers, not mounted as a v1 "
                     "hierarchy); delegate it to this cgroup's parent, or mount it",
              false;
     Place& p = plan->places[at];
-    std::string value = w.value;
-    if (!p.hierarchy.v2 && w.value == "max" && w.file.find("limit_in_bytes") != std::string::npos)
-      value = "-1";
-    if (p.hierarchy.v2 && w.controller != "cgroup" && !has(p.enable, w.controller))
-      p.enable.push_back(w.controller);
-    plan->settings.push_back({w.spec, w.file, value, at});
+    std::vector<Write> writes;
+    if (p.hierarchy.v2) {
+      Write one;
+      if (!for_v2(w, &one, err)) return false;
+      writes.push_back(one);
+      if (c != "cgroup" && !has(p.enable, c)) p.enable.push_back(c);
+    } else if (!for_v1(w, wants, &writes, err)) {
+      return false;
+    }
+    for (const auto& wr : writes) plan->settings.push_back({w.spec, wr.file, wr.value, at, wr.from, wr.note});
   }
+  if (plan->places.empty())
+    return *err = "--cgroup " + spec + ": no cgroup v2 hierarchy is mounted; on a v1 host, name "
+                                       "a controller with --cgroup-set",
+           false;
+  // v1 counts memory and swap together, never less than memory alone: the
+  // memory limit goes first (prepare() handles one that must follow).
+  std::stable_partition(plan->settings.begin(), plan->settings.end(), [](const Setting& s) {
+    return s.file != "memory.memsw.limit_in_bytes";
+  });
   plan->active = true;
   return true;
 }
@@ -416,6 +501,8 @@ std::string to_json(const CgroupPlan& plan) {
     }
     j += "],\"join\":";
     j += p.hierarchy.v2 ? "\"clone3 CLONE_INTO_CGROUP, else cgroup.procs\"" : "\"cgroup.procs\"";
+    j += ",\"why\":";
+    json_escape(&j, p.why);
     j += '}';
   }
   j += "],\"settings\":[";
@@ -426,6 +513,16 @@ std::string to_json(const CgroupPlan& plan) {
     json_escape(&j, plan.places[s.place].dir + "/" + s.file);
     j += ",\"value\":";
     json_escape(&j, s.value);
+    j += ",\"given\":";
+    json_escape(&j, s.spec);
+    if (!s.from.empty()) {
+      j += ",\"translated_from\":";
+      json_escape(&j, s.from);
+    }
+    if (!s.note.empty()) {
+      j += ",\"note\":";
+      json_escape(&j, s.note);
+    }
     j += '}';
   }
   j += "]}";
@@ -447,9 +544,68 @@ bool CgroupRuntime::prepare(const CgroupPlan& plan, bool will_leave, std::string
       std::string ctrls = line.substr(a + 1, b - a - 1);
       bool match = p.hierarchy.v2 ? ctrls.empty() : false;
       for (const auto& c : words(ctrls, ',')) match |= has(p.hierarchy.controllers, c);
-      if (match) origin = p.hierarchy.mount + (line.substr(b + 1) == "/" ? "" : line.substr(b + 1));
+      // The path is from the hierarchy's root; the mount shows its `root`.
+      std::string in = line.substr(b + 1);
+      const std::string& root = p.hierarchy.root;
+      if (root != "/" && at_or_above(root, in)) in = in.substr(root.size());
+      if (match) origin = p.hierarchy.mount + (in == "/" ? "" : in);
     }
     origins_.push_back(origin);
+  }
+  // cgroup v2 passes no controller on from a cgroup with a process in it
+  // (the no-internal-process rule). A threaded controller (pids, cpu) is
+  // enabled there all the same, but the new child is then "domain
+  // invalid", and joining it fails with EOPNOTSUPP. Where the cgroup holds
+  // boxjail alone (the shape of a Delegate=yes unit), boxjail moves into a
+  // leaf of its own first, as nsjail does; with any other process in it,
+  // it refuses before it changes anything.
+  for (const Place& p : plan.places) {
+    if (!p.hierarchy.v2 || p.enable.empty()) continue;
+    std::string level = p.hierarchy.mount;  // the root cgroup is exempt
+    for (const auto& part : words(p.dir.substr(p.hierarchy.mount.size()), '/')) {
+      const std::string below = level + "/" + part;
+      if (level != p.hierarchy.mount && level != moved_from_) {
+        const std::vector<std::string> on = words(read_text(level + "/cgroup.subtree_control"), ' ');
+        std::string missing;
+        for (const auto& c : p.enable)
+          if (!has(on, c)) missing += (missing.empty() ? "" : ",") + c;
+        const std::vector<std::string> procs = words(read_text(level + "/cgroup.procs"), '\n');
+        const std::string me = std::to_string(getpid());
+        if (!missing.empty() && !procs.empty()) {
+          if (procs.size() != 1 || procs[0] != me) {
+            std::string others;
+            for (const auto& pid : procs)
+              if (pid != me) others += (others.empty() ? "" : ", ") + pid;
+            *err = "--cgroup " + plan.spec + ": " + level + " has processes in it besides boxjail (" +
+                   others + "), and cgroup v2 passes no controller (" + missing +
+                   ") on from a cgroup with processes: start boxjail as that cgroup's only "
+                   "process (a unit's ExecStart= with no shell around it), use a PATH outside "
+                   "it, or set the limit on " + level + " itself (a unit's TasksMax=, MemoryMax=)";
+            return false;
+          }
+          const std::string leaf = level + "/boxjail-supervisor." + me;
+          int e = 0;
+          if (mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) {
+            *err = "--cgroup " + plan.spec + ": creating " + leaf +
+                   " to move boxjail out of " + level + ": " + std::strerror(errno);
+            return false;
+          }
+          created_.push_back(leaf);
+          if (!write_text(leaf + "/cgroup.procs", "0", &e)) {
+            *err = "--cgroup " + plan.spec + ": moving boxjail into " + leaf + ": " +
+                   std::strerror(e);
+            return false;
+          }
+          moved_from_ = level;
+          moved_leaf_ = leaf;
+          // --no-fork's way back, after a failed step, is the leaf.
+          for (size_t i = 0; i < plan.places.size() && i < origins_.size(); ++i)
+            if (plan.places[i].hierarchy.v2 && origins_[i] == level) origins_[i] = leaf;
+        }
+      }
+      if (access(below.c_str(), F_OK) != 0) break;  // created empty below here
+      level = below;
+    }
   }
   for (const Place& p : plan.places) {
     // Create what is missing, from the hierarchy's root down.
@@ -473,7 +629,9 @@ bool CgroupRuntime::prepare(const CgroupPlan& plan, bool will_leave, std::string
       for (const auto& c : p.enable) {
         if (has(on, c)) continue;
         int e = 0;
-        if (!write_text(parent + "/cgroup.subtree_control", "+" + c, &e)) {
+        if (write_text(parent + "/cgroup.subtree_control", "+" + c, &e)) {
+          enabled_.emplace_back(parent, c);
+        } else {
           *err = "--cgroup " + plan.spec + ": enabling the " + c + " controller in " + parent +
                  "/cgroup.subtree_control: " + std::strerror(e) +
                  (e == EBUSY ? " (that cgroup has processes in it, boxjail's own perhaps, and "
@@ -486,13 +644,61 @@ bool CgroupRuntime::prepare(const CgroupPlan& plan, bool will_leave, std::string
       }
       parent = levels[i];
     }
+    // v1 cpuset: a new cgroup starts with no CPUs and no memory nodes, and
+    // no process can join it so. It gets its parent's, as with
+    // cgroup.clone_children; --cgroup-set cpuset.cpus narrows them after.
+    if (!p.hierarchy.v2 && has(p.hierarchy.controllers, "cpuset")) {
+      std::string up = p.hierarchy.mount;
+      for (const auto& level : levels) {
+        for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
+          int e = 0;
+          const std::string mine = read_text(level + f);
+          if (has(created_, level) && (mine.empty() || mine == "\n") &&
+              !write_text(level + f, read_text(up + f), &e)) {
+            *err = "--cgroup " + plan.spec + ": copying " + up + f + " to " + level + f + ": " +
+                   std::strerror(e);
+            return false;
+          }
+        }
+        up = level;
+      }
+    }
   }
-  for (const Setting& s : plan.settings) {
+  std::vector<bool> written(plan.settings.size(), false);
+  auto write_setting = [&](size_t i, int* e) {
+    const Setting& s = plan.settings[i];
+    return written[i] = write_text(plan.places[s.place].dir + "/" + s.file, s.value, e);
+  };
+  for (size_t i = 0; i < plan.settings.size(); ++i) {
+    if (written[i]) continue;
+    const Setting& s = plan.settings[i];
     const std::string file = plan.places[s.place].dir + "/" + s.file;
     int e = 0;
-    if (!write_text(file, s.value, &e)) {
+    bool ok = write_setting(i, &e);
+    if (!ok && e == EINVAL && s.file == "memory.limit_in_bytes") {
+      // v1 keeps memory.memsw.limit_in_bytes at or above this limit: a
+      // raise past the current one writes the new one first.
+      for (size_t k = i + 1; k < plan.settings.size(); ++k)
+        if (plan.settings[k].place == s.place &&
+            plan.settings[k].file == "memory.memsw.limit_in_bytes" && write_setting(k, &e)) {
+          ok = write_setting(i, &e);
+          break;
+        }
+    }
+    if (!ok) {
+      std::string hint;
+      if (e == ENOENT && s.file == "memory.memsw.limit_in_bytes")
+        hint = " (the kernel keeps no swap account: boot it with swapaccount=1)";
+      else if (e == ENOENT && s.file == "blkio.weight")
+        hint = " (Linux 5.0 removed CFQ, the I/O scheduler it was for; with BFQ, set "
+               "blkio.bfq.weight)";
+      else if (e == ENOENT && !s.from.empty())
+        hint = " (" + s.file + " is cgroup v1's file for " + s.from + ")";
+      else if (e == ENOENT && !plan.places[s.place].hierarchy.v2)
+        hint = " (a cgroup v1 hierarchy; boxjail translates these cgroup v2 names there: " +
+               translated_names() + ")";
       *err = "--cgroup-set " + s.spec + ": " +
-             (e == ENOENT ? "there is no " + file
+             (e == ENOENT ? "there is no " + file + hint
                           : "the kernel refused " + s.value + " for " + file + ": " +
                                 std::strerror(e));
       return false;
@@ -511,6 +717,9 @@ bool CgroupRuntime::prepare(const CgroupPlan& plan, bool will_leave, std::string
       v1_procs_.push_back(std::move(procs));
     }
   }
+  // The limits' counts before PROGRAM (a cgroup that already existed may
+  // have some), for finish() to tell what PROGRAM ran into.
+  for (const Place& p : plan.places) before_.push_back(counts_of(p));
   return true;
 }
 
@@ -556,6 +765,28 @@ Usage CgroupRuntime::finish(bool want_usage) {
       }
     }
     u.peak_pids = std::max(u.peak_pids, number(p.dir + "/pids.peak"));
+  }
+  // What PROGRAM ran into: read always (a death is explained at the
+  // default log level), before the clean-up's own kills.
+  for (size_t i = 0; i < plan_->places.size() && i < before_.size(); ++i) {
+    const Place& p = plan_->places[i];
+    const Counts now = counts_of(p);
+    auto rise = [](int64_t was, int64_t is) { return was < 0 || is < 0 ? -1 : is - was; };
+    if (now.oom_kills >= 0 || now.limit_hits >= 0) {
+      u.oom_kills = std::max(u.oom_kills, rise(before_[i].oom_kills, now.oom_kills));
+      u.memory_limit_hits = std::max(u.memory_limit_hits, rise(before_[i].limit_hits, now.limit_hits));
+      if (u.memory_dir.empty()) {
+        u.memory_dir = p.dir;
+        u.memory_limit = first_line(p.dir + (p.hierarchy.v2 ? "/memory.max" : "/memory.limit_in_bytes"));
+      }
+    }
+    if (now.pids_max >= 0) {
+      u.pids_refused = std::max(u.pids_refused, rise(before_[i].pids_max, now.pids_max));
+      if (u.pids_dir.empty()) {
+        u.pids_dir = p.dir;
+        u.pids_limit = first_line(p.dir + "/pids.max");
+      }
+    }
   }
   for (const Place& p : plan_->places)
     if (has(created_, p.dir)) end_descendants(p);
@@ -717,11 +948,26 @@ void CgroupRuntime::remove_created() {
   // Deepest first. A cgroup that still holds a process boxjail left alone
   // (and every cgroup above it) cannot go: not tried, not waited for.
   for (auto it = created_.rbegin(); it != created_.rend(); ++it)
-    if (!std::any_of(busy_.begin(), busy_.end(),
-                     [&](const std::string& b) { return at_or_above(*it, b); }))
+    if (*it != moved_leaf_ && !std::any_of(busy_.begin(), busy_.end(), [&](const std::string& b) {
+          return at_or_above(*it, b);
+        }))
       remove_dir(*it);
+  // The controllers enabled for what is gone now, last first (a cgroup
+  // still in use keeps its own: the kernel refuses, EBUSY).
+  for (auto it = enabled_.rbegin(); it != enabled_.rend(); ++it) {
+    int e = 0;
+    write_text(it->first + "/cgroup.subtree_control", "-" + it->second, &e);
+  }
+  // Back where boxjail was, and its leaf removed.
+  if (!moved_leaf_.empty()) {
+    int e = 0;
+    if (write_text(moved_from_ + "/cgroup.procs", "0", &e)) remove_dir(moved_leaf_);
+  }
   created_.clear();
+  enabled_.clear();
   busy_.clear();
+  moved_from_.clear();
+  moved_leaf_.clear();
 }
 
 }  // namespace boxjail::cgroup

@@ -1,7 +1,9 @@
 #include "boxjail/cli.h"
 
 #include "boxjail/config.h"
+#include "boxjail/help.h"
 #include "boxjail/profile.h"
+#include "boxjail/suggest.h"
 #include "boxjail/version.h"
 
 #include <CLI/CLI.hpp>
@@ -15,24 +17,7 @@
 namespace boxjail {
 namespace {
 
-// --help reads like the man page's SYNOPSIS: PROGRAM in the usage line, and
-// an optional value shown as [=SIGNAL] rather than CLI11's "{KILL}".
-class HelpFormatter : public CLI::Formatter {
- public:
-  std::string make_usage(const CLI::App*, std::string) const override {
-    return "Usage: boxjail [OPTIONS] [--] PROGRAM [ARGS...]\n";
-  }
-  // A flag's optional value is shown in its name ([=SIGNAL]), not after it.
-  std::string make_option_opts(const CLI::Option* opt) const override {
-    return opt->get_expected_min() == 0 ? std::string() : CLI::Formatter::make_option_opts(opt);
-  }
-  std::string make_option_name(const CLI::Option* opt, bool positional) const override {
-    std::string name = CLI::Formatter::make_option_name(opt, positional);
-    size_t brace = name.find('{');
-    if (brace != std::string::npos) name = name.substr(0, brace) + "[=" + opt->get_type_name() + "]";
-    return name;
-  }
-};
+// --help's layout (sections, wrapping, [=SIGNAL]) is help.h's.
 
 // Every option with a value takes exactly one word, so that the word after
 // it is never swallowed as a second value (it may be PROGRAM).
@@ -75,6 +60,21 @@ const Flag kFlags[] = {
     {"--status-fd", "N", "Write JSON lines about PROGRAM's start and end to descriptor N",
      Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return value(a, f, o.status_fd); }},
+    {"--ready", "unix:PATH|file:PATH|fd:N",
+     "Wait until PATH accepts a connection, PATH exists, or PROGRAM writes a line to its "
+     "descriptor N (--detach, or --status-fd)", Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.ready); }},
+    {"--ready-timeout", "SECONDS",
+     "How long --ready waits (default 30; 1.5, 500ms, 2m) before it ends PROGRAM; exit 124",
+     Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.ready_timeout); }},
+    {"--stop", "PIDFILE",
+     "Stop the box PIDFILE records (TERM, then KILL), remove its record and its cgroups; "
+     "exit 0, or 1 if none ran", Complete::kFile,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.stop); }},
+    {"--stop-timeout", "SECONDS", "How long --stop waits after TERM before KILL (default 10)",
+     Complete::kNone,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.stop_timeout); }},
     {"--die-with-parent{KILL}", "SIGNAL",
      "PROGRAM gets SIGNAL (default KILL) when boxjail's parent dies; a signal is given as "
      "--die-with-parent=SIGNAL", Complete::kSignal,
@@ -180,6 +180,11 @@ const Flag kFlags[] = {
      "Let --cap-keep keep a capability that amounts to root (sys_admin, dac_override, ...)",
      Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.cap_keep_root_equivalent); }},
+    {"--securebits", "NAME,...",
+     "Securebits for PROGRAM beside those a confined PROGRAM always gets (noroot, "
+     "no_cap_ambient_raise, ..._locked)",
+     Complete::kSecurebits,
+     [](V& a, Options& o, const Flag& f) { return value(a, f, o.securebits); }},
     {"--reap", nullptr,
      "Reap every orphan the supervisor adopts (subreaper); end them when PROGRAM ends",
      Complete::kNone,
@@ -247,8 +252,9 @@ const Flag kFlags[] = {
      "Print the system call groups, or one group's calls (=@NAME), and exit",
      Complete::kSyscallGroup,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.list_syscall_groups); }},
-    {"--dry-run", nullptr, "Print the launch plan as JSON and exit", Complete::kNone,
-     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.dry_run); }},
+    {"--dry-run{json}", "FORMAT",
+     "Print the launch plan and exit: one line of JSON, or =text to review it", Complete::kFeatures,
+     [](V& a, Options& o, const Flag& f) { return flag(a, f, o.dry_run_format); }},
     {"-v,--verbose", nullptr, "More log output (repeatable)", Complete::kNone,
      [](V& a, Options& o, const Flag& f) { return flag(a, f, o.verbose); }},
     {"-q,--quiet", nullptr, "Log errors only", Complete::kNone,
@@ -311,6 +317,14 @@ const Flag* flag_table(size_t* n) {
 
 namespace {
 
+// "; did you mean --fs-ro?" for an unknown "--fs-r" or "--fs-r=VALUE".
+std::string unknown_option_hint(const std::string& word) {
+  if (word.rfind("--", 0) != 0) return "";
+  std::vector<std::string> known{"help", "version"};
+  for (const Flag& f : kFlags) known.push_back(long_name(f));
+  return suggest::did_you_mean(word.substr(2, word.find('=') - 2), known, "--");
+}
+
 // "FILE: MESSAGE" for an error in the config file, one line.
 std::string config_error(const std::string& file, std::string msg) {
   for (char& c : msg)
@@ -323,11 +337,11 @@ std::string config_error(const std::string& file, std::string msg) {
 CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   CliResult res;
   Options o;
-  CLI::App app{"Prepare a process (descriptors, limits, process group) and exec PROGRAM.",
+  CLI::App app{"Confine PROGRAM and exec it: Landlock file and network rules, seccomp, identity "
+               "and capabilities, cgroups, resource limits and descriptors.",
                "boxjail"};
   app.footer("Exit status: PROGRAM's, or 125 (boxjail failed), 126 (cannot execute), 127 (not found).\n"
              "See boxjail(1).");
-  app.formatter(std::make_shared<HelpFormatter>());
   app.set_version_flag("-V,--version", [] {
     std::string v = version_text();
     v.pop_back();  // CLI11 adds the newline
@@ -341,10 +355,18 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   const std::vector<std::string_view> said = mentioned(argc, argv);
   const bool config = named("--config", said);
   // A profile may name any option too (profile.h).
-  const bool all = config || named("--profile", said) || named("-h,--help", said);
+  const bool help = named("-h,--help", said);
+  const bool all = config || named("--profile", said) || help;
   std::vector<std::pair<const Flag*, CLI::Option*>> added;
   for (const Flag& f : kFlags)
     if (all || named(f.names, said)) added.push_back({&f, f.add(app, o, f)});
+  // --help's sections and width (help.h), only when it is asked for.
+  if (help) {
+    app.formatter(help::formatter(help::width_for_stdout()));
+    for (const auto& [f, opt] : added) opt->group(help::section_or_other(long_name(*f)));
+    app.get_help_ptr()->group(help::section_or_other("help"));
+    app.get_version_ptr()->group(help::section_or_other("version"));
+  }
   app.prefix_command();
   auto toml = std::make_shared<config::TomlReader>();
   if (config) {
@@ -435,7 +457,18 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   o.has_oom_score_adj = given("--oom-score-adj");
   o.has_netns = given("--netns");
   o.has_timeout = given("--timeout");
+  o.has_ready = given("--ready");
+  o.has_ready_timeout = given("--ready-timeout");
+  o.has_stop = given("--stop");
+  o.has_stop_timeout = given("--stop-timeout");
   o.has_features = given("--features{text}");
+  o.dry_run = given("--dry-run{json}");
+  if (o.dry_run && o.dry_run_format != "json" && o.dry_run_format != "text") {
+    res.kind = CliResult::kExit;
+    res.exit_code = 125;
+    res.err = "--dry-run=" + o.dry_run_format + ": unknown format (use json or text)";
+    return res;
+  }
   o.has_list_syscall_groups = given("--list-syscall-groups{all}");
   o.has_learn = given("--learn");
   o.has_restrict_namespaces = given("--restrict-namespaces{all}");
@@ -449,8 +482,28 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
   } else if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') {
     res.kind = CliResult::kExit;
     res.exit_code = 125;
-    res.err = "unknown option '" + rest[0] + "' (see boxjail --help; put PROGRAM after --)";
+    res.err = "unknown option '" + rest[0] + "'" + unknown_option_hint(rest[0]) +
+              " (see boxjail --help; put PROGRAM after --)";
     return res;
+  } else if (!rest.empty() && argc > static_cast<int>(rest.size()) + 1) {
+    // "--die-with-parent TERM": a flag's optional value is given with '='
+    // only, so TERM became PROGRAM. Said if PROGRAM cannot be run.
+    const std::string before = argv[argc - static_cast<int>(rest.size()) - 1];
+    const Flag* f = before.rfind("--", 0) == 0 ? find_flag(before.substr(2)) : nullptr;
+    if (f != nullptr && std::string_view(f->names).find('{') != std::string_view::npos)
+      o.program_hint = before + "=" + rest[0];
+  }
+  // "--user -- true": CLI11 takes "--" as --user's value.
+  for (const auto& [f, opt] : added) {
+    if (f->value == nullptr || std::string_view(f->names).find('{') != std::string_view::npos)
+      continue;
+    for (const std::string& v : opt->results())
+      if (v == "--") {
+        res.kind = CliResult::kExit;
+        res.exit_code = 125;
+        res.err = "--" + long_name(*f) + ": missing " + f->value + " (the word after it is --)";
+        return res;
+      }
   }
   o.command.assign(rest.begin() + static_cast<std::ptrdiff_t>(first), rest.end());
 
@@ -486,6 +539,8 @@ CliResult parse_cli(int argc, const char* const* argv, Options* out) {
 }
 
 std::string attribute_error(const Options& opts, const std::string& msg) {
+  if (!opts.program_hint.empty() && msg.rfind("cannot execute", 0) == 0)
+    return msg + "; did you mean " + opts.program_hint + "?";
   if (!opts.has_config && !opts.has_profile) return msg;
   // The first "--NAME" in the message that names a key.
   for (size_t at = msg.find("--"); at != std::string::npos; at = msg.find("--", at + 2)) {

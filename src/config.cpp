@@ -6,6 +6,7 @@
 #include "boxjail/cli.h"
 #include "boxjail/policyfile.h"
 #include "boxjail/profile.h"  // checked_items, shared with --profile
+#include "boxjail/suggest.h"
 
 namespace boxjail::config {
 namespace {
@@ -64,8 +65,10 @@ std::string join_arrays(std::istream& in) {
   std::string out, line, pending;
   int depth = 0;
   std::vector<std::string> keys;
-  bool in_table = false;
+  size_t lineno = 0, array_line = 0;  // this line's number, and the open array's
+  std::string array_key;
   while (std::getline(in, line)) {
+    ++lineno;
     LineScan sc = scan(line);
     std::string code = trimmed(line.substr(0, sc.comment));
     if (depth > 0) {
@@ -76,9 +79,12 @@ std::string join_arrays(std::istream& in) {
       pending.clear();
       continue;
     }
-    if (!code.empty() && code[0] == '[') in_table = true;
+    // Outside an array, a line that starts with '[' is a table header.
+    if (!code.empty() && code[0] == '[')
+      throw CLI::ConfigError("line " + std::to_string(lineno) + ": table " + code +
+                             ": tables are not supported (one key per long option, at the top)");
     size_t eq = code.find('=');
-    if (!in_table && !code.empty() && code[0] != '[' && eq != std::string::npos) {
+    if (!code.empty() && eq != std::string::npos) {
       std::string key = trimmed(code.substr(0, eq));
       if (key.size() >= 2 && (key[0] == '"' || key[0] == '\'') && key.back() == key[0])
         key = key.substr(1, key.size() - 2);
@@ -89,6 +95,8 @@ std::string join_arrays(std::istream& in) {
       if (opened > 0) {
         pending = code;
         depth = opened;
+        array_line = lineno;
+        array_key = key;
         continue;
       }
       if (code.find('[', eq) != std::string::npos) {
@@ -98,7 +106,9 @@ std::string join_arrays(std::istream& in) {
     }
     out += line + "\n";
   }
-  if (depth > 0) throw CLI::ConfigError("an array is not closed with ]");
+  if (depth > 0)
+    throw CLI::ConfigError("line " + std::to_string(array_line) + ": key '" + array_key +
+                           "': the array is not closed with ]");
   return out;
 }
 
@@ -128,6 +138,7 @@ std::vector<CLI::ConfigItem> checked_items(const std::string& text, const CLI::A
   std::vector<CLI::ConfigItem> read = CLI::ConfigTOML().from_config(joined);
   std::vector<CLI::ConfigItem> out;
   for (CLI::ConfigItem& it : read) {
+    // join_arrays refused table headers; a dotted key (a.b = 1) is one too.
     if (it.name == "++" || it.name == "--" || !it.parents.empty())
       throw CLI::ConfigError("key '" + it.fullname() +
                              "': tables are not supported (one key per long option, at the top)");
@@ -143,15 +154,22 @@ std::vector<CLI::ConfigItem> checked_items(const std::string& text, const CLI::A
     }
     const std::string n = it.name;
     if (n == "config" || n == "features" || n == "list-syscall-groups" || n == "help" ||
-        n == "version" ||
+        n == "version" || n == "stop" || n == "stop-timeout" ||
         (n == "profile" && profile))
       throw CLI::ConfigError("key '" + n + "': not allowed in " + where + " (give --" + n +
                              " on the command line)");
     const Flag* f = find_flag(n);
-    if (f == nullptr)
-      throw CLI::ConfigError("key '" + n +
-                             "': unknown (a key is a long option without its --, such as "
-                             "rlimit; see boxjail --help)");
+    if (f == nullptr) {
+      std::vector<std::string> known{"command"};
+      size_t count = 0;
+      const Flag* table = flag_table(&count);
+      for (size_t i = 0; i < count; ++i) known.push_back(long_name(table[i]));
+      const std::string hint = suggest::did_you_mean(n, known);
+      throw CLI::ConfigError("key '" + n + "': unknown" +
+                             (hint.empty() ? " (a key is a long option without its --, such as "
+                                             "rlimit; see boxjail --help)"
+                                           : hint + " (see boxjail --help)"));
+    }
     const bool optional_value = std::string_view(f->names).find('{') != std::string_view::npos;
     const bool is_flag = f->value == nullptr || optional_value;
     if (is_flag) {

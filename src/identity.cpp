@@ -9,12 +9,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
 #include "boxjail/cli.h"
 #include "boxjail/numparse.h"
 #include "boxjail/plan.h"
+#include "boxjail/suggest.h"
 
 namespace boxjail {
 namespace {
@@ -109,8 +111,15 @@ bool parse_caps(const std::string& flag, const std::string& list, int last_cap, 
     if (lower.rfind("cap_", 0) != 0) lower = "cap_" + lower;
     cap_value_t v = 0;
     if (word.empty() || cap_from_name(lower.c_str(), &v) != 0 || v > last_cap) {
-      *err = flag + " " + list + ": unknown capability '" + word +
-             "' (a name such as NET_ADMIN or cap_net_admin, or all)";
+      std::vector<std::string> known{"all"};
+      for (int c = 0; c <= last_cap; ++c) {
+        char* name = cap_to_name(static_cast<cap_value_t>(c));
+        if (name != nullptr && std::strncmp(name, "cap_", 4) == 0) known.push_back(name + 4);
+        cap_free(name);
+      }
+      std::string hint = suggest::did_you_mean(lower.substr(4), known);
+      *err = flag + " " + list + ": unknown capability '" + word + "'" +
+             (hint.empty() ? " (a name such as NET_ADMIN or cap_net_admin, or all)" : hint);
       return false;
     }
     *out |= 1ull << v;
@@ -194,7 +203,60 @@ const RootCap kRootCaps[] = {
     {CAP_MAC_OVERRIDE, "bypassing the LSM policy"},
 };
 
+const Securebit kSecurebits[] = {
+    {"noroot", SECBIT_NOROOT, true},
+    {"noroot_locked", SECBIT_NOROOT_LOCKED, true},
+    {"no_setuid_fixup", SECBIT_NO_SETUID_FIXUP, true},
+    {"no_setuid_fixup_locked", SECBIT_NO_SETUID_FIXUP_LOCKED, true},
+    {"keep_caps", SECBIT_KEEP_CAPS, false},
+    {"keep_caps_locked", SECBIT_KEEP_CAPS_LOCKED, true},
+    {"no_cap_ambient_raise", SECBIT_NO_CAP_AMBIENT_RAISE, true},
+    {"no_cap_ambient_raise_locked", SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, true},
+};
+
+// boxjail's own, for every confined PROGRAM where it has CAP_SETPCAP.
+constexpr int kConfinedSecurebits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                                    SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+
+std::string settable_securebits() {
+  std::string s;
+  for (const Securebit& b : kSecurebits)
+    if (b.settable) s += (s.empty() ? "" : ", ") + std::string(b.name);
+  return s;
+}
+
+// --securebits noroot,noroot_locked → the bits; false with the message.
+bool parse_securebits(const std::string& list, int* out, std::string* err) {
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = list.find(',', start);
+    std::string word = list.substr(start, comma == std::string::npos ? comma : comma - start);
+    for (char& ch : word) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (word.rfind("secbit_", 0) == 0) word = word.substr(7);
+    const Securebit* found = nullptr;
+    for (const Securebit& b : kSecurebits)
+      if (word == b.name) found = &b;
+    if (found == nullptr)
+      return *err = "--securebits " + list + ": unknown securebit '" + word + "' (one of " +
+                    settable_securebits() + ")",
+             false;
+    if (!found->settable)
+      return *err = "--securebits " + list +
+                    ": keep_caps is cleared by every execve, so it would never reach PROGRAM "
+                    "(--cap-keep keeps capabilities across --user)",
+             false;
+    *out |= found->bit;
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
+}
+
 }  // namespace
+
+const Securebit* securebit_table(size_t* n) {
+  *n = sizeof kSecurebits / sizeof kSecurebits[0];
+  return kSecurebits;
+}
 
 const RootCap* root_equivalent_caps(size_t* n) {
   *n = sizeof kRootCaps / sizeof kRootCaps[0];
@@ -354,9 +416,38 @@ bool check_identity(const Options& o, SystemFacts&, bool confined, IdentityPlan*
     // With --allow-new-privs a set-user-ID file may gain what the bounding
     // set allows: only --cap-drop's capabilities leave it.
     if (o.allow_new_privs) c.bounding_keep = all & ~explicit_drop;
-    if (!o.allow_new_privs && has_cap(CAP_SETPCAP))
-      c.securebits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-                     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+    if (!o.allow_new_privs && has_cap(CAP_SETPCAP)) c.securebits = kConfinedSecurebits;
+  }
+  if (!o.securebits.empty()) {
+    const std::string list = join(o.securebits);
+    int bits = 0;
+    if (!parse_securebits(list, &bits, err)) return false;
+    if (!has_cap(CAP_SETPCAP))
+      return *err = "--securebits " + list +
+                    ": setting the securebits needs CAP_SETPCAP, which boxjail does not have "
+                    "(run it as root, or leave --securebits out: a PROGRAM that is not root "
+                    "gains nothing from them)",
+             false;
+    // The kept capabilities are raised into the ambient set after the
+    // securebits are set, and no capability to change them is left then.
+    if ((bits & SECBIT_NO_CAP_AMBIENT_RAISE) && c.keep)
+      return *err = "--securebits " + list +
+                    ": no_cap_ambient_raise cannot be combined with --cap-keep (the kept "
+                    "capabilities reach PROGRAM through the ambient set)",
+             false;
+    bits |= c.securebits < 0 ? 0 : c.securebits;
+    // --cap-keep across the uid change needs NO_SETUID_FIXUP or KEEP_CAPS
+    // (which execve clears again); locked off without the one, it has neither.
+    if (c.keep && c.set_ids && !(bits & SECBIT_NO_SETUID_FIXUP)) {
+      if (bits & SECBIT_KEEP_CAPS_LOCKED)
+        return *err = "--securebits " + list +
+                      ": keep_caps_locked without no_setuid_fixup loses --cap-keep's "
+                      "capabilities at the uid change (add no_setuid_fixup)",
+               false;
+      bits |= SECBIT_KEEP_CAPS;
+    }
+    c.securebits = bits;
+    plan->explicit_securebits = true;
   }
   if (c.drop) {
     c.drop_bounding = has_cap(CAP_SETPCAP);
@@ -413,8 +504,16 @@ std::string identity_json(const IdentityPlan& plan) {
   }
   j += "\"securebits\":";
   if (c.securebits >= 0) {
-    j += "[\"noroot\",\"noroot_locked\",\"no_setuid_fixup\",\"no_setuid_fixup_locked\","
-         "\"keep_caps_locked\"]";
+    j += '[';
+    bool first = true;
+    for (const Securebit& b : kSecurebits) {
+      if (!(c.securebits & b.bit)) continue;
+      j += first ? "\"" : ",\"";
+      j += b.name;
+      j += '"';
+      first = false;
+    }
+    j += ']';
   } else {
     j += "null";
   }

@@ -156,6 +156,7 @@ std::string confining_flag(const Options& o) {
       {!o.cap_keep.empty(), "--cap-keep"},
       {o.no_new_privs, "--no-new-privs"},
       {o.allow_new_privs, "--allow-new-privs"},
+      {!o.securebits.empty(), "--securebits"},
   };
   for (const auto& [given, name] : flags)
     if (given) return name;

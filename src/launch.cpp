@@ -24,12 +24,15 @@
 #include "boxjail/audit.h"
 #include "boxjail/cgroup.h"
 #include "boxjail/child.h"
+#include "boxjail/death.h"
 #include "boxjail/io.h"
 #include "boxjail/landlock.h"
 #include "boxjail/learn.h"
 #include "boxjail/notify.h"
 #include "boxjail/log.h"
 #include "boxjail/pidfile.h"
+#include "boxjail/ready.h"
+#include "boxjail/stop.h"
 #include "boxjail/supervise.h"
 #include "boxjail/unique_fd.h"
 
@@ -53,6 +56,8 @@ struct Runtime {
   cgroup::CgroupRuntime cgroup;  // removes what it created unless kept
   std::vector<int> cgroup_procs;
   char oom_text[16] = {};
+  std::unique_ptr<ready::Waiter> ready;  // --ready, while PROGRAM is not ready yet
+  std::vector<FdStep> fd_steps;  // --ready fd:N: the planned moves and its dup2
   ChildSpec spec;
   ChildStep steps[kMaxSteps]{};
   size_t n_steps = 0;
@@ -223,6 +228,130 @@ bool prepare_netns(const LaunchPlan& plan, Runtime* rt) {
   keep_fd(rt, rt->netns.get());
   rt->spec.netns_fd = rt->netns.get();
   return true;
+}
+
+// --ready: the pipe for fd:N and the timerfds, made before the child
+// starts, close-on-exec and kept off the --fd targets. The pipe's write end
+// becomes PROGRAM's N by one dup2 after the planned moves: N is a target no
+// move writes, and the end is a descriptor no move reads.
+bool prepare_ready(const LaunchPlan& plan, Runtime* rt) {
+  if (!plan.ready.active) return true;
+  rt->ready = std::make_unique<ready::Waiter>(plan.ready);
+  std::string err;
+  if (!rt->ready->prepare(&err)) {
+    log::error(err);
+    return false;
+  }
+  for (UniqueFd* fd : rt->ready->fds()) {
+    if (!fd->valid()) continue;
+    if (!avoid_targets(fd, plan)) {
+      log::error("--ready " + plan.ready.spec + ": " + std::strerror(errno));
+      return false;
+    }
+    keep_fd(rt, fd->get());
+  }
+  if (plan.ready.kind == ready::Kind::kFd) {
+    rt->fd_steps = plan.fd_program.steps;
+    rt->fd_steps.push_back({FdOp::kDup2, rt->ready->write_end(), plan.ready.fd});
+    rt->spec.fd_steps = rt->fd_steps.data();
+    rt->spec.n_fd_steps = rt->fd_steps.size();
+  }
+  return true;
+}
+
+// A stale record at --pidfile whose box left a state record (stop.h): its
+// cgroups go before this box's are made, so that a directory of the same
+// name is this box's to record and remove.
+bool clean_stale_state(const LaunchPlan& plan) {
+  if (plan.pidfile.empty()) return true;
+  std::string said, err;
+  if (!stop::clean_stale(plan.pidfile, "--pidfile", &said, &err, /*state_only=*/true)) {
+    log::error(err);
+    return false;
+  }
+  if (!said.empty()) log::info(said);
+  return true;
+}
+
+// --detach: the state record beside the PID file, written before the PID
+// file under its lock: the cgroups made for the box, for --stop. Without
+// any, an older state record is removed.
+bool record_state(const LaunchPlan& plan, const Runtime& rt, PidFile* pf, const PidRecord& rec,
+                  std::string* err) {
+  if (plan.mode != Mode::kDetach) return true;
+  stop::StateRecord st;
+  st.box = rec;
+  std::vector<std::string> boxes;
+  for (const auto& p : plan.cgroup.places) boxes.push_back(p.dir);
+  st.dirs = stop::dirs_of(rt.cgroup.created(), boxes);
+  if (st.dirs.empty()) {
+    stop::remove_state(pf->dir_fd()->get(), pf->path());
+    return true;
+  }
+  return stop::write_state(pf->dir_fd()->get(), pf->path(), st, err);
+}
+
+// --detach --ready: waits for the first of ready, PROGRAM's end and the
+// deadline. Not ready, nothing of the box is left: its process group, what
+// is in the cgroups made for it, the cgroups, its records.
+int await_ready_detached(const LaunchPlan& plan, Runtime* rt, PidFile* pf, const PidRecord& rec) {
+  ready::Waiter& w = *rt->ready;
+  int status = 0;
+  const ready::Outcome out = ready::wait_detached(&w, rec.pid, &status);
+  const std::string who = "PROGRAM (pid " + std::to_string(rec.pid) + ")";
+  if (out == ready::Outcome::kReady) {
+    const int64_t ms = w.elapsed_ms();
+    if (log::enabled(log::Level::kInfo))
+      log::info(w.flag() + ": " + who + " is ready after " + std::to_string(ms) + " ms");
+    if (plan.status_fd >= 0) {
+      write_all_quietly(plan.status_fd, ready::ready_line(ms));
+      close(plan.status_fd);
+    }
+    rt->cgroup.keep();  // PROGRAM goes on in it
+    return 0;
+  }
+  int code = 125;
+  const char* reason = "exited";
+  if (out == ready::Outcome::kDied) {
+    log::error(w.flag() + ": " + who + " " + ready::describe_status(status) +
+               " before it was ready");
+    code = ready::exit_code_of(status);
+  } else {
+    const std::string end = plan.grace_ms == 0 ? "SIGKILL"
+                            : "SIGTERM, then SIGKILL after " + std::to_string(plan.grace_ms) + " ms";
+    if (out == ready::Outcome::kTimedOut) {
+      log::error(w.flag() + ": " + who + " was not ready within " + w.limit_text() + " (" +
+                 w.timeout_flag() + "): " + end);
+      code = 124;
+      reason = "timeout";
+    } else {
+      log::error(w.flag() + ": " + w.closed_reason() + ": " + end);
+      reason = "closed";
+    }
+    status = ready::end_box(rec.pid, plan.grace_ms);
+  }
+  std::vector<std::string> boxes, left;
+  for (const auto& p : plan.cgroup.places) boxes.push_back(p.dir);
+  stop::clear_cgroups(stop::dirs_of(rt->cgroup.created(), boxes), &left);
+  for (const auto& l : left) log::warn("--cgroup: cannot remove " + l + " (still in use)");
+  rt->cgroup.keep();  // removed above, or left in use
+  if (!plan.pidfile.empty()) {
+    std::string msg;
+    if (pf->lock(&msg)) {
+      stop::remove_state(pf->dir_fd()->get(), pf->path());
+      pf->remove_locked(rec);
+      pf->release();
+    } else {
+      log::warn(msg);
+    }
+  }
+  if (plan.status_fd >= 0) {
+    write_all_quietly(plan.status_fd, std::string("{\"event\":\"not-ready\",\"reason\":\"") +
+                                          reason + "\",\"exit-code\":" + std::to_string(code) +
+                                          "}\n");
+    close(plan.status_fd);
+  }
+  return code;
 }
 
 // The cgroups: created, configured and opened before anything starts; a
@@ -396,9 +525,9 @@ std::string end_line(int status, double elapsed, const rusage& ru, const cgroup:
 }
 
 // ... and as one line at info level.
-std::string report_line(pid_t pid, int status, double elapsed, const rusage& ru,
-                        const cgroup::Usage& cg) {
-  std::string l = "PROGRAM (pid " + std::to_string(pid) + ") ";
+std::string report_line(const std::string& program, pid_t pid, int status, double elapsed,
+                        const rusage& ru, const cgroup::Usage& cg) {
+  std::string l = death::who(program, pid) + " ";
   l += WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
                          : "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
                                strsignal(WTERMSIG(status)) + ")";
@@ -409,6 +538,26 @@ std::string report_line(pid_t pid, int status, double elapsed, const rusage& ru,
     l += "; peak memory " + std::to_string(cg.peak_memory / (1024 * 1024)) + " MiB";
   if (cg.peak_pids >= 0) l += "; peak pids " + std::to_string(cg.peak_pids);
   return l;
+}
+
+// Why PROGRAM ended, when a limit of the jail's ended it (death.h).
+death::Reason explain_end(const LaunchPlan& plan, pid_t pid, int status, const rusage& ru,
+                          const cgroup::Usage& cg, bool timed_out, bool seccomp_logged) {
+  death::Facts f;
+  f.program = plan.program;
+  f.pid = pid;
+  f.status = status;
+  f.cpu_seconds = seconds(ru.ru_utime) + seconds(ru.ru_stime);
+  f.timed_out = timed_out;
+  f.timeout_flag = "--timeout " + plan.timeout.spec;
+  f.seccomp = plan.seccomp.active;
+  f.seccomp_logged = seccomp_logged;
+  f.cpu = death::limit_of(plan.rlimits, RLIMIT_CPU);
+  f.fsize = death::limit_of(plan.rlimits, RLIMIT_FSIZE);
+  f.cgroup = cg;
+  f.memory_flags = cgroup::setting_flags(plan.cgroup, "memory");
+  f.pids_flags = cgroup::setting_flags(plan.cgroup, "pids");
+  return death::explain(f);
 }
 
 // Checks and locks the PID file and creates its temporary, all before
@@ -524,10 +673,23 @@ void release_inherited(const LaunchPlan& plan, Runtime* rt, PidFile* pf, int lis
   if (rt->timer.valid()) keep.push_back(rt->timer.get());
   for (UniqueFd* fd : {pf->dir_fd(), pf->lock_fd(), pf->tmp_fd()})
     if (fd->valid()) keep.push_back(fd->get());
+  if (rt->ready)
+    for (int fd : rt->ready->live_fds())
+      if (fd >= 0) keep.push_back(fd);
   std::sort(keep.begin(), keep.end());
   keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
   CloseMethod used = CloseMethod::kCloseRange;
   close_fds_except(keep.data(), keep.size(), CloseMethod::kCloseRange, &used);
+}
+
+// An inherited SIG_IGN (or SA_NOCLDWAIT) for SIGCHLD would make the kernel
+// reap the child for us and lose its status. The child restores it.
+void keep_child_status(Runtime* rt) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &dfl, &rt->orig_chld);
+  if (rt->orig_chld.sa_handler == SIG_IGN || (rt->orig_chld.sa_flags & SA_NOCLDWAIT))
+    rt->spec.sigchld = &rt->orig_chld;
 }
 
 }  // namespace
@@ -536,9 +698,11 @@ int launch(const LaunchPlan& plan) {
   for (const auto& w : plan.warnings) log::warn(w);
   Runtime rt;
   prepare(plan, &rt);
-  if (!prepare_landlock(plan, &rt) || !prepare_netns(plan, &rt) || !prepare_cgroup(plan, &rt))
+  if (!prepare_landlock(plan, &rt) || !prepare_netns(plan, &rt) || !clean_stale_state(plan) ||
+      !prepare_cgroup(plan, &rt))
     return 125;
   if (plan.mode == Mode::kNoFork) return run_in_place(plan, &rt);
+  if (!prepare_ready(plan, &rt)) return 125;
 
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) {
@@ -579,13 +743,7 @@ int launch(const LaunchPlan& plan) {
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &rt.orig_mask);
     rt.spec.sigmask = &rt.orig_mask;
-    // An inherited SIG_IGN (or SA_NOCLDWAIT) for SIGCHLD would make the
-    // kernel reap the child for us and lose its status.
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGCHLD, &dfl, &rt.orig_chld);
-    if (rt.orig_chld.sa_handler == SIG_IGN || (rt.orig_chld.sa_flags & SA_NOCLDWAIT))
-      rt.spec.sigchld = &rt.orig_chld;
+    keep_child_status(&rt);
     if (plan.die_signal) {
       // The supervisor follows its own parent; PROGRAM follows the
       // supervisor. A signal that is not SIGKILL reaches the supervisor
@@ -600,6 +758,7 @@ int launch(const LaunchPlan& plan) {
     }
   } else {
     rt.spec.session = SessionKind::kNewSession;
+    if (rt.ready) keep_child_status(&rt);  // --ready waits for PROGRAM's status
   }
   plan_unshare(plan, &rt);
   finish(&rt);
@@ -633,6 +792,14 @@ int launch(const LaunchPlan& plan) {
       return 125;
     }
   }
+  // --ready-timeout too.
+  if (rt.ready) {
+    std::string msg;
+    if (!rt.ready->start(&msg)) {
+      log::error(msg);
+      return 125;
+    }
+  }
   timespec started{};
   clock_gettime(CLOCK_MONOTONIC, &started);
   pid_t pid = start(&rt, wr.get());
@@ -641,6 +808,7 @@ int launch(const LaunchPlan& plan) {
     return 125;
   }
   wr.reset();
+  if (rt.ready) rt.ready->forked();
   // The child is a copy now: nothing of ours is left for a same-uid
   // PROGRAM to read or ptrace once it runs (its listener least of all).
   if (plan.mode == Mode::kSupervise && rt.spec.notify) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -687,7 +855,7 @@ int launch(const LaunchPlan& plan) {
   if (!plan.pidfile.empty() || plan.status_fd >= 0) read_start_time(pid, &rec.start_time);
   if (!plan.pidfile.empty()) {
     std::string msg;
-    if (!pf.commit(rec, &msg)) {
+    if (!record_state(plan, rt, &pf, rec, &msg) || !pf.commit(rec, &msg)) {
       // The record was asked for and cannot be written: do not leave an
       // untracked PROGRAM running.
       kill(pid, SIGKILL);
@@ -709,6 +877,7 @@ int launch(const LaunchPlan& plan) {
                      "the kernel's audit log"
                    : ""));
   if (plan.mode == Mode::kDetach) {
+    if (rt.ready) return await_ready_detached(plan, &rt, &pf, rec);
     if (plan.status_fd >= 0) close(plan.status_fd);
     rt.cgroup.keep();  // PROGRAM goes on in it
     return 0;
@@ -741,7 +910,17 @@ int launch(const LaunchPlan& plan) {
     so.timed_out = &timed_out;
     if (plan.cgroup.active) so.cgroup = &rt.cgroup;
   }
+  int ready_failed = 0;
+  if (rt.ready) {
+    so.ready = rt.ready.get();
+    so.ready_fd = plan.status_fd;
+    so.ready_failed = &ready_failed;
+    if (plan.cgroup.active) so.cgroup = &rt.cgroup;
+  }
   int status = supervise(so);
+  if (rt.ready && rt.ready->state() != ready::Waiter::State::kReady && !ready_failed)
+    log::error(rt.ready->flag() + ": PROGRAM (pid " + std::to_string(pid) + ") " +
+               ready::describe_status(status) + " before it was ready");
   rt.timer.reset();
   listener.reset();
   std::string seccomp_json;
@@ -779,15 +958,23 @@ int launch(const LaunchPlan& plan) {
                          static_cast<double>(ended.tv_nsec - started.tv_nsec) / 1e9;
   const cgroup::Usage cg =
       rt.cgroup.finish(plan.status_fd >= 0 || log::enabled(log::Level::kInfo));
+  const death::Reason why = explain_end(plan, pid, status, usage, cg, timed_out,
+                                        denials && denials->killed_program());
+  if (!why.line.empty() && !why.logged) log::warn(why.line);
   if (log::enabled(log::Level::kInfo))
-    log::info(report_line(pid, status, elapsed, usage, cg) +
+    log::info(report_line(plan.program, pid, status, elapsed, usage, cg) +
               (timed_out ? "; the time limit (--timeout) ended it: exit status 124" : ""));
   if (plan.status_fd >= 0) {
     std::string end = end_line(status, elapsed, usage, cg);
+    end.insert(end.size() - 2, death::json_fields(why));
     if (!seccomp_json.empty()) end.insert(end.size() - 2, ", \"seccomp\": " + seccomp_json);
     if (!landlock_json.empty()) end.insert(end.size() - 2, ", \"landlock\": " + landlock_json);
     if (plan.timeout.active)
       end.insert(end.size() - 2, std::string(", \"timeout\": ") + (timed_out ? "true" : "false"));
+    if (rt.ready)
+      end.insert(end.size() - 2, std::string(", \"ready\": ") +
+                                     (rt.ready->state() == ready::Waiter::State::kReady ? "true"
+                                                                                         : "false"));
     write_all_quietly(plan.status_fd, end);
     close(plan.status_fd);
   }
@@ -797,7 +984,8 @@ int launch(const LaunchPlan& plan) {
   }
   // As timeout(1): 124 once the limit was reached, whatever PROGRAM's own
   // status (the end line and the report above carry that).
-  exit_like(timed_out ? 124 << 8 : status);
+  // --ready-timeout's end is 124 too; a PROGRAM that closed fd:N unready, 125.
+  exit_like(timed_out ? 124 << 8 : ready_failed ? ready_failed << 8 : status);
 }
 
 }  // namespace boxjail

@@ -6,12 +6,15 @@
 
 #include "boxjail/cli.h"
 #include "boxjail/features.h"
+#include "boxjail/help.h"
 #include "boxjail/io.h"
 #include "boxjail/launch.h"
 #include "boxjail/log.h"
 #include "boxjail/pidfile.h"
 #include "boxjail/plan.h"
+#include "boxjail/plan_text.h"
 #include "boxjail/seccomp_groups.h"
+#include "boxjail/stop.h"
 #include "boxjail/sysfacts.h"
 
 namespace {
@@ -71,9 +74,18 @@ int main(int argc, char** argv) {
     std::string out, err;
     int rc = check_pidfile(opts.check_pidfile, &out, &err);
     if (rc == 125) log::error(err);
+    // A stale record of a box that ended by itself: cleaned up (stop.h).
+    if (std::string said; rc == 1 && !stop::clean_stale(opts.check_pidfile, "--check-pidfile",
+                                                         &said, &err)) {
+      log::error(err);
+      rc = 125;
+    } else if (!said.empty()) {
+      log::warn(said);
+    }
     write_all(1, out);
     return rc;
   }
+  if (opts.has_stop) return stop::run(opts);
   RealSystemFacts sys;
   LaunchPlan plan;
   PlanError err;
@@ -84,7 +96,16 @@ int main(int argc, char** argv) {
   }
   log::set_level(plan.log_level);
   if (plan.dry_run) {
-    write_all(1, plan_to_json(plan));
+    if (opts.dry_run_format != "text") {
+      write_all(1, plan_to_json(plan));
+      return 0;
+    }
+    std::string text, terr;
+    if (!plan_to_text(plan_to_json(plan), help::width_for_stdout(), &text, &terr)) {
+      log::error(terr);
+      return 125;
+    }
+    write_all(1, text);
     return 0;
   }
   if (log::level() <= log::Level::kDebug) {

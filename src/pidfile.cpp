@@ -195,6 +195,14 @@ PidFile::Existing PidFile::read_existing(PidRecord* rec, std::string* err) const
            ", not by uid " + std::to_string(geteuid()) + "; refusing to trust or replace it";
     return Existing::kRefused;
   }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    *err = flag_ + " " + path_ + ": writable by " +
+           ((st.st_mode & S_IWOTH) ? "others" : "its group") +
+           " (mode " + std::to_string((st.st_mode >> 6) & 7) +
+           std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+           "); refusing to trust or replace it";
+    return Existing::kRefused;
+  }
   std::string text;
   if (!read_small(fd.get(), &text)) {
     *err = flag_ + " " + path_ + ": " + errno_text(errno);
@@ -281,6 +289,13 @@ bool PidFile::remove_if_holds(const PidRecord& r, std::string* err) {
     unlinkat(dir_.get(), name_.c_str(), 0);
   release();
   return true;
+}
+
+void PidFile::remove_locked(const PidRecord& r) {
+  PidRecord now;
+  std::string ignored;
+  if (read_existing(&now, &ignored) == Existing::kRecord && now == r)
+    unlinkat(dir_.get(), name_.c_str(), 0);
 }
 
 int check_pidfile(const std::string& path, std::string* out, std::string* err) {

@@ -61,8 +61,10 @@ bool check_modes(const Options& o, SystemFacts& sys, LaunchPlan* plan, PlanError
 
 bool check_supervisor(const Options& o, LaunchPlan* plan, PlanError* err) {
   const char* needs = plan->mode == Mode::kDetach ? "--detach" : "--no-fork";
+  // --detach --ready ends a PROGRAM that never became ready after --reap-grace.
+  const bool grace_detached = plan->mode == Mode::kDetach && o.has_ready;
   for (const auto& [on, flag] : {std::pair{o.reap, "--reap"}, std::pair{o.signal_group, "--signal-group"},
-                                 std::pair{o.has_reap_grace, "--reap-grace"}}) {
+                                 std::pair{o.has_reap_grace && !grace_detached, "--reap-grace"}}) {
     if (on && plan->mode != Mode::kSupervise)
       return fail(err, std::string(flag) + " cannot be combined with " + needs +
                            " (it is the supervisor's job)");
@@ -70,8 +72,8 @@ bool check_supervisor(const Options& o, LaunchPlan* plan, PlanError* err) {
   plan->reap = o.reap;
   plan->signal_group = o.signal_group;
   if (o.has_reap_grace) {
-    if (!o.reap && !o.signal_group && !o.has_timeout)
-      return fail(err, "--reap-grace needs --reap, --signal-group or --timeout");
+    if (!o.reap && !o.signal_group && !o.has_timeout && !o.has_ready)
+      return fail(err, "--reap-grace needs --reap, --signal-group, --timeout or --ready");
     // SECONDS, with up to three decimals.
     const std::string& g = o.reap_grace;
     size_t dot = g.find('.');
@@ -90,6 +92,8 @@ bool check_supervisor(const Options& o, LaunchPlan* plan, PlanError* err) {
     plan->grace_ms = static_cast<int>(whole * 1000 + frac);
   }
   if (std::string msg; !timeout::check(o, &plan->timeout, &msg)) return fail(err, msg);
+  if (std::string msg; !ready::check(o, &plan->ready, &msg)) return fail(err, msg);
+  if (o.has_stop_timeout) return fail(err, "--stop-timeout needs --stop (the box to stop)");
   if (o.has_chdir) {
     struct stat st {};
     if (o.chdir.empty()) return fail(err, "--chdir: empty path");
@@ -354,9 +358,23 @@ bool check_fds(const Options& o, SystemFacts& sys, LaunchPlan* plan,
                            std::to_string(plan->listen_fds) + ")");
     plan->status_fd = n;
   }
+  // --ready fd:N: one more target, whose source (a pipe) is made at launch.
+  std::vector<std::pair<int, std::string>> taken;
+  for (const auto& r : plan->fds) taken.push_back({r.map.target, "--fd " + r.spec});
+  if (plan->status_fd >= 0) taken.push_back({plan->status_fd, "--status-fd " + o.status_fd});
+  for (int i = 0; plan->socket_activation && i < plan->listen_fds; ++i)
+    taken.push_back({3 + i, "socket activation (LISTEN_FDS=" + std::to_string(plan->listen_fds) + ")"});
+  if (plan->ready.active && plan->ready.kind == ready::Kind::kFd) {
+    std::string msg;
+    if (soft == 0) soft = sys.current_rlimit(RLIMIT_NOFILE).rlim_cur;
+    for (const auto& r : plan->rlimits)
+      if (r.resource == RLIMIT_NOFILE) soft = r.value.rlim_cur;
+    if (!ready::check_fd(plan->ready, taken, soft, &msg)) return fail(err, msg);
+  }
   plan->fd_program = plan_fd_moves(maps);
   plan->keep = {0, 1, 2};
   for (const auto& m : maps) plan->keep.push_back(m.target);
+  if (plan->ready.active && plan->ready.kind == ready::Kind::kFd) plan->keep.push_back(plan->ready.fd);
   std::sort(plan->keep.begin(), plan->keep.end());
   plan->keep.erase(std::unique(plan->keep.begin(), plan->keep.end()), plan->keep.end());
   return true;
@@ -602,6 +620,7 @@ std::string plan_to_json(const LaunchPlan& plan) {
                           : plan.signal_group ? "process group"
                                               : "PROGRAM",
                           plan.grace_ms);
+  if (plan.ready.active) j += ",\"ready\":" + ready::to_json(plan.ready);
   j += ",\"cgroup\":" + (plan.cgroup.active ? cgroup::to_json(plan.cgroup) : "null");
   if (plan.netns.active) j += ",\"netns\":" + netns::to_json(plan.netns);
   j += ",\"scheduling\":{\"cpus\":";

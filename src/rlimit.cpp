@@ -4,6 +4,10 @@
 #include <cstdint>
 
 #include "boxjail/numparse.h"
+#include "boxjail/suggest.h"
+
+#include <string>
+#include <vector>
 
 namespace boxjail {
 namespace {
@@ -170,9 +174,14 @@ bool parse_rlimit(std::string_view spec, RlimitRequest* out, std::string* err) {
   std::string_view value = spec.substr(eq + 1);
   if (name.empty()) return fail("empty limit name (known: " + names_list() + ")");
   const RlimitInfo* info = find_rlimit(name);
-  if (!info)
-    return fail("unknown limit '" + std::string(name) + "' (known: " +
-                names_list() + ")");
+  if (!info) {
+    size_t n = 0;
+    const RlimitInfo* t = rlimit_table(&n);
+    std::vector<std::string> known;
+    for (size_t i = 0; i < n; ++i) known.push_back(t[i].name);
+    return fail("unknown limit '" + std::string(name) + "'" + suggest::did_you_mean(name, known) +
+                " (known: " + names_list() + ")");
+  }
   RlimitRequest r;
   r.info = info;
   r.spec = std::string(spec);

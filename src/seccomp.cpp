@@ -19,6 +19,7 @@
 #include "boxjail/plan.h"
 #include "boxjail/policyfile.h"
 #include "boxjail/seccomp_groups.h"
+#include "boxjail/suggest.h"
 #include "boxjail/unique_fd.h"
 
 namespace boxjail::seccomp {
@@ -84,8 +85,10 @@ bool parse_list(const std::string& list, bool allow, const std::string& where,
     // Only the calls of this architecture: a group may name others'.
     std::vector<GroupCall> calls;
     if (!expand_group(s.name, &calls)) {
-      *err = where + ": unknown group '" + s.name +
-             "' (boxjail --list-syscall-groups lists the groups and families)";
+      const std::string hint = suggest::did_you_mean(s.name, group_names());
+      *err = where + ": unknown group '" + s.name + "'" +
+             (hint.empty() ? " (boxjail --list-syscall-groups lists the groups and families)"
+                           : hint);
       return false;
     }
     for (const GroupCall& m : calls) {
@@ -376,8 +379,12 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
       return *err = s.from + ": " + s.name + " does not exist on " + native_arch() +
                     " (it is a system call of other architectures); leave it out",
              false;
-    if (nr < 0)
-      return *err = s.from + ": unknown system call '" + s.name + "' on this architecture", false;
+    if (nr < 0) {
+      const std::string hint = suggest::did_you_mean(s.name, syscall_names());
+      return *err = s.from + ": unknown system call '" + s.name + "'" +
+                    (hint.empty() ? " on this architecture" : hint),
+             false;
+    }
     if (!s.allow && s.conds.empty() && (s.name == "execve" || s.name == "execveat"))
       return *err = s.from + ": boxjail execs PROGRAM after the filter is in place; " + s.name +
                     " cannot be denied" +
@@ -410,9 +417,14 @@ bool check(const Options& o, SeccompPlan* plan, std::string* err) {
     bool execve = false;
     for (const auto& r : plan->rules) execve |= r.allow && r.name == "execve";
     if (!execve)
-      return *err = std::string(o.seccomp_allow.empty() ? "--seccomp-profile " + o.seccomp_profile
-                                                        : "--seccomp-allow") +
-                    ": the allowlist lacks execve, which boxjail needs to exec PROGRAM",
+      return *err = std::string(!o.seccomp_allow.empty() ? "--seccomp-allow"
+                                : o.has_seccomp_profile ? "--seccomp-profile " + o.seccomp_profile
+                                                        : "--seccomp-rule") +
+                    ": the allowlist lacks execve, which boxjail needs to exec PROGRAM" +
+                    (o.has_seccomp_profile || !o.seccomp_allow.empty()
+                         ? ""
+                         : " (a rule that allows a call on a condition makes an allowlist: "
+                           "add --seccomp-allow execve,... or 'execve: 1')"),
              false;
   }
   if (!compile(def_action, plan->rules, &plan->program, err)) return false;
@@ -510,8 +522,10 @@ bool compile(uint32_t default_action, std::vector<Rule> rules, std::vector<sock_
   seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_NNP, 0);  // boxjail's own step sets it
   // A binary tree of system call numbers: a long allowlist (a group such
   // as @system-service is some 300 calls) costs a few comparisons per
-  // call, not one per rule.
-  if (rules.size() > 32) seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  // call, not one per rule. It pays from about 20 rules: bench/argfilter's
+  // 20 argument rules run 17 instructions for ioctl as a tree, 26 as
+  // libseccomp's linear list (bench/run prints both).
+  if (rules.size() >= 20) seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   for (const auto& r : rules) {
     const bool sent = notify || (exec_once && (r.from == "--exec-once" || r.from == "boxjail"));
     uint32_t action = r.allow  ? SCMP_ACT_ALLOW

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iterator>
 #include <string>
+
+#include "boxjail/suggest.h"
 
 namespace boxjail::seccomp {
 namespace {
@@ -321,13 +324,26 @@ std::vector<std::string> group_names() {
   return names;
 }
 
+std::vector<std::string> syscall_names() {
+  std::vector<std::string> names;
+  for (int nr = 0; nr < 1024; ++nr) {
+    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    if (name == nullptr) continue;
+    names.push_back(name);
+    free(name);
+  }
+  return names;
+}
+
 bool list_groups(const std::string& which, std::string* out, std::string* err) {
   out->clear();
   if (which != "all") {
     std::vector<GroupCall> calls;
     if (!expand_group(which, &calls)) {
-      *err = "--list-syscall-groups=" + which +
-             ": unknown group (boxjail --list-syscall-groups lists them)";
+      const std::string hint =
+          suggest::did_you_mean(which.rfind('@', 0) == 0 ? which : "@" + which, group_names());
+      *err = "--list-syscall-groups=" + which + ": unknown group" +
+             (hint.empty() ? " (boxjail --list-syscall-groups lists them)" : hint);
       return false;
     }
     std::vector<std::string> lines;

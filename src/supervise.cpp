@@ -23,6 +23,8 @@
 #include "boxjail/cgroup.h"
 #include "boxjail/log.h"
 #include "boxjail/notify.h"
+#include "boxjail/ready.h"
+#include "boxjail/io.h"
 #include "boxjail/signames.h"
 #include "boxjail/unique_fd.h"
 
@@ -250,6 +252,81 @@ class TimeLimit {
   Phase phase_ = kWaiting;
 };
 
+// --ready in the default mode: the ready event once the source says so; at
+// the deadline, PROGRAM is ended as TimeLimit ends it.
+class ReadyWatch {
+ public:
+  explicit ReadyWatch(const SuperviseOptions& o) : o_(o) {}
+  int fd() const { return o_.ready && phase_ == kWaiting ? o_.ready->fd() : -1; }
+  int deadline_fd() const {
+    return !o_.ready || phase_ == kDone ? -1 : phase_ == kWaiting ? o_.ready->deadline_fd()
+                                                                   : o_.ready->grace_fd();
+  }
+  void on_source() {
+    const ready::Waiter::State st = o_.ready->on_readable();
+    if (st == ready::Waiter::State::kReady) {
+      const int64_t ms = o_.ready->elapsed_ms();
+      if (log::enabled(log::Level::kInfo))
+        log::info(o_.ready->flag() + ": " + who() + " is ready after " + std::to_string(ms) +
+                  " ms");
+      if (o_.ready_fd >= 0) write_all_quietly(o_.ready_fd, ready::ready_line(ms));
+      phase_ = kDone;
+    } else if (st == ready::Waiter::State::kClosed) {
+      end_program(o_.ready->closed_reason(), 125);
+    }
+  }
+  void on_deadline() {
+    uint64_t expired = 0;
+    if (read(deadline_fd(), &expired, sizeof expired) != sizeof expired || expired == 0) return;
+    if (phase_ == kWaiting) {
+      if (o_.ready->on_readable() == ready::Waiter::State::kReady) {
+        phase_ = kWaiting;
+        on_source();
+        return;
+      }
+      end_program(who() + " was not ready within " + o_.ready->limit_text() + " (" +
+                      o_.ready->timeout_flag() + ")",
+                  124);
+      return;
+    }
+    send(SIGKILL);
+    phase_ = kDone;
+  }
+
+ private:
+  enum Phase { kWaiting, kSignalled, kDone };
+  std::string who() const { return "PROGRAM (pid " + std::to_string(o_.child) + ")"; }
+  void end_program(const std::string& why, int code) {
+    // PROGRAM ended on its own just now: its SIGCHLD says why.
+    siginfo_t si{};
+    if (waitid(P_PID, static_cast<id_t>(o_.child), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        si.si_pid == o_.child) {
+      phase_ = kDone;
+      return;
+    }
+    if (o_.ready_failed) *o_.ready_failed = code;
+    const bool kill_now = o_.grace_ms == 0;
+    log::error(o_.ready->flag() + ": " + why + ": " +
+               (kill_now ? std::string("SIGKILL")
+                         : "SIGTERM, then SIGKILL after " + std::to_string(o_.grace_ms) + " ms"));
+    if (kill_now) {
+      send(SIGKILL);
+      phase_ = kDone;
+      return;
+    }
+    send(SIGTERM);
+    send(SIGCONT);
+    phase_ = o_.ready->rearm(static_cast<int64_t>(o_.grace_ms) * 1000000) ? kSignalled : kDone;
+    if (phase_ == kDone) send(SIGKILL);
+  }
+  void send(int sig) const {
+    kill(o_.signal_group ? -o_.child : o_.child, sig);
+    if (o_.cgroup) o_.cgroup->signal_descendants(sig, o_.child, o_.signal_group ? o_.child : 0);
+  }
+  const SuperviseOptions& o_;
+  Phase phase_ = kWaiting;
+};
+
 }  // namespace
 
 int supervise(const SuperviseOptions& o) {
@@ -261,17 +338,22 @@ int supervise(const SuperviseOptions& o) {
   // poll() waits for both.
   // The same for the audit log's Landlock records.
   const bool listening = o.listener && o.listener->valid();
-  UniqueFd sfd(listening || o.audit ? signalfd(-1, &all, SFD_CLOEXEC) : -1);
+  UniqueFd sfd(listening || o.audit || o.ready ? signalfd(-1, &all, SFD_CLOEXEC) : -1);
   TimeLimit limit(o);
+  ReadyWatch ready(o);
   for (;;) {
     int sig = -1;
     if (sfd.valid()) {
-      pollfd p[4] = {{sfd.get(), POLLIN, 0},
+      pollfd p[6] = {{sfd.get(), POLLIN, 0},
                      {o.listener && o.listener->valid() ? o.listener->fd() : -1, POLLIN, 0},
                      {o.audit ? o.audit->fd() : -1, POLLIN, 0},
-                     {limit.fd(), POLLIN, 0}};
-      if (poll(p, 4, -1) < 0) continue;
+                     {limit.fd(), POLLIN, 0},
+                     {ready.fd(), POLLIN, 0},
+                     {ready.deadline_fd(), POLLIN, 0}};
+      if (poll(p, 6, -1) < 0) continue;
       if (p[3].revents) limit.on_readable();
+      if (p[4].revents) ready.on_source();
+      if (p[5].revents && ready.deadline_fd() >= 0) ready.on_deadline();
       if (p[1].revents & POLLIN)
         o.listener->serve_one(*o.handler, false);
       else if (p[1].revents)

@@ -19,7 +19,9 @@
 //            fchownat PATH UID GID, rename FROM TO, renameat2 FROM TO,
 //            utime PATH, setxattr PATH [NAME] (default user.x),
 //            unix-connect PATH (@NAME: abstract), cgroup-move FILE PID.
-// Processes: fork, vfork, clone, clone3 (the child _exits at once).
+// Processes: fork, vfork, clone, clone3 (the child _exits at once); forks
+//            N (N children at once: ok if all were made; adds "made").
+// Memory:    alloc MIB (touches it), wx (an mmap writable and executable).
 // Network:   all to loopback, each sending "PWNED": tcp PORT, udp PORT,
 //            udp6 PORT, mptcp PORT, sctp PORT, tfo PORT (sendto with
 //            MSG_FASTOPEN, no connect), tfo-sockopt PORT
@@ -741,6 +743,50 @@ int main(int argc, char** argv) {
   if (op == "cgroup-move") {
     if (!need(2)) return usage("cgroup-move CGROUP_PROCS_FILE PID");
     return write_all(arg(1), std::string(arg(2)) + "\n", O_WRONLY);
+  }
+  if (op == "alloc") {
+    // Touches N MiB, a page at a time: a memory limit kills it on the way.
+    if (!need(1) || !parse_long(arg(1), &n1) || n1 < 1) return usage("alloc MIB");
+    const size_t size = static_cast<size_t>(n1) << 20;
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return fail("mmap");
+    for (size_t off = 0; off < size; off += 4096) static_cast<volatile char*>(p)[off] = 1;
+    return report(true, 0, "touched " + std::to_string(n1) + " MiB");
+  }
+  if (op == "forks") {
+    // N children that wait for EOF on a pipe: how many could be made.
+    if (!need(1) || !parse_long(arg(1), &n1) || n1 < 1) return usage("forks N");
+    int p[2];
+    if (pipe(p) != 0) return fail("pipe");
+    long made = 0;
+    int err = 0;
+    for (; made < n1; ++made) {
+      pid_t c = static_cast<pid_t>(syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD), 0ul, 0ul,
+                                           0ul, 0ul));
+      if (c < 0) {
+        err = errno;
+        break;
+      }
+      if (c == 0) {
+        char b;
+        close(p[1]);
+        (void)!read(p[0], &b, 1);
+        _exit(0);
+      }
+    }
+    close(p[1]);
+    while (wait(nullptr) > 0) {
+    }
+    return report(made == n1, err, "made " + std::to_string(made) + " of " + std::to_string(n1),
+                  ",\"made\":" + std::to_string(made));
+  }
+  if (op == "wx") {
+    // Memory that is writable and executable at once, or made executable
+    // after it was written.
+    void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (p == MAP_FAILED) return fail("mmap PROT_WRITE|PROT_EXEC");
+    return report(true, 0, "mapped W+X");
   }
   if (op == "fork") {
 #ifdef SYS_fork

@@ -58,6 +58,7 @@ accepts() {
   case $flag in
     --seccomp-default) set -- --seccomp-allow execve,exit_group --seccomp-default "$word" ;;
     --die-with-parent) set -- "--die-with-parent=$word" ;;
+    --restrict-namespaces) set -- "--restrict-namespaces=$word" ;;
     --features) "$boxjail" "--features=$word" >/dev/null 2>&1; return ;;
     --list-syscall-groups) "$boxjail" "--list-syscall-groups=$word" >/dev/null 2>&1; return ;;
     --cap-drop | --cap-keep) set -- --cap-drop "$word" ;;
@@ -128,9 +129,13 @@ elif [ -r /usr/share/bash-completion/bash_completion ]; then
   after=$(bash_complete boxjail --nice 5 bash --rcf 2>/dev/null)
   expect "bash: PROGRAM's own options" "$after" --rcfile
   expect_none "bash: no boxjail flag after PROGRAM" "$(bash_complete boxjail true --rl 2>/dev/null)" --rlimit
-  for f in --landlock --scope --log-level --seccomp-default --features --list-syscall-groups \
-           --die-with-parent --rlimit; do
-    if [ "$f" = --die-with-parent ] || [ "$f" = --features ] || [ "$f" = --list-syscall-groups ]; then
+  value_flags=(--landlock --scope --log-level --seccomp-default --features --list-syscall-groups
+               --die-with-parent --rlimit --restrict-namespaces --restrict-address-families)
+  # The securebits need CAP_SETPCAP, which boxjail refuses to go without.
+  "$boxjail" --user root --securebits noroot --dry-run -- true >/dev/null 2>&1 && value_flags+=(--securebits)
+  for f in "${value_flags[@]}"; do
+    if [ "$f" = --die-with-parent ] || [ "$f" = --features ] || [ "$f" = --list-syscall-groups ] ||
+       [ "$f" = --restrict-namespaces ]; then
       words=$(bash_complete boxjail "$f=" 2>/dev/null)
     else
       words=$(bash_complete boxjail "$f" '' 2>/dev/null)

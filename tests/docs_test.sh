@@ -15,6 +15,16 @@ for f in $flags; do
   grep -qF -- "$f" "$src/README.md" || { echo "README lacks $f"; fail=1; }
 done
 echo "checked $(wc -w <<<"$flags") flags"
+# Every flag --help lists as an option (its "  --name" lines) has a row in
+# the README's flag table (the table under "| flag | meaning |"), written
+# as `--name`, `--name VALUE`, `--name=...` or `--name[=...]`.
+table=$(awk '/^\| flag \| meaning \|/ { t = 1 } t && /^\|/ { print; next } t { exit }' "$src/README.md")
+[ -n "$table" ] || { echo "README has no flag table"; exit 1; }
+listed=$("$boxjail" --help | grep -oE '^  (-[a-zA-Z],)?--[a-z0-9-]+' | sed 's/.*--/--/' | sort -u)
+for f in $listed; do
+  grep -qE -- "\`$f([] \`=[]|\\\\)" <<<"$table" || { echo "README's flag table lacks $f"; fail=1; }
+done
+echo "checked $(wc -w <<<"$listed") flags against the README's flag table"
 # Every system call group and family --list-syscall-groups prints has an
 # entry in the man page's tables, and the README names the groups.
 groups=$("$boxjail" --list-syscall-groups | cut -d: -f1)

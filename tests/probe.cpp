@@ -28,7 +28,8 @@
 // --catch-sigsys counts SIGSYS instead of dying of it ("sigsys").
 //   --fork-until-fail (fork sleeping children until fork fails: "forked"
 //   and the errno), --alloc MIB (allocate and touch), --burn MS (spin on
-//   the CPU for MS milliseconds of its own CPU time).
+//   the CPU for MS milliseconds of its own CPU time), --fill PATH MIB
+//   (write MIB MiB to PATH: past RLIMIT_FSIZE, SIGXFSZ).
 // "cgroup" is /proc/self/cgroup as read first thing; "affinity" the CPUs it
 // may run on, "nice" and "oom_score_adj" its own.
 // "nnp" is prctl(PR_GET_NO_NEW_PRIVS); "status_nnp" the NoNewPrivs line of
@@ -134,6 +135,16 @@ int attempt(const std::string& op, const char* a, const char* b) {
     int fd = open(a, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return errno;
     int r = write(fd, "x", 1) < 0 ? errno : 0;
+    close(fd);
+    return r;
+  }
+  if (op == "--fill") {  // PATH MIB: write MIB MiB to PATH (past RLIMIT_FSIZE: SIGXFSZ)
+    int fd = open(a, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return errno;
+    static char chunk[65536];
+    int r = 0;
+    for (long i = 0; i < atol(b) * 16 && r == 0; ++i)
+      if (write(fd, chunk, sizeof chunk) < 0) r = errno;
     close(fd);
     return r;
   }
@@ -300,7 +311,7 @@ int main(int argc, char** argv) {
   std::vector<Attempt> attempts;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--rename" && i + 2 < argc) {
+    if ((a == "--rename" || a == "--fill") && i + 2 < argc) {
       attempts.push_back({a, argv[i + 1], argv[i + 2]});
       i += 2;
       continue;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "boxjail/cli.h"
+#include "boxjail/identity.h"
 #include "boxjail/seccomp_groups.h"
 #include "boxjail/rlimit.h"
 #include "boxjail/signames.h"
@@ -119,13 +120,22 @@ Words words_of(Complete c) {
       return {"user", "net", "mnt", "pid", "ipc", "uts", "cgroup", "time", "all"};
     case Complete::kAddressFamily:
       return {"unix", "inet", "inet6", "netlink", "packet", "vsock", "bluetooth", "can", "alg"};
+    case Complete::kSecurebits: {
+      size_t n = 0;
+      const boxjail::Securebit* t = boxjail::securebit_table(&n);
+      Words w;
+      for (size_t i = 0; i < n; ++i)
+        if (t[i].settable) w.push_back(t[i].name);
+      return w;
+    }
     default: return {};
   }
 }
 
 bool comma_list(Complete c) {
   return c == Complete::kSyscall || c == Complete::kCapability || c == Complete::kGroup ||
-         c == Complete::kNamespaces || c == Complete::kAddressFamily || c == Complete::kEnvName;
+         c == Complete::kNamespaces || c == Complete::kAddressFamily || c == Complete::kEnvName ||
+         c == Complete::kSecurebits;
 }
 
 std::string join(const Words& w, const char* sep = " ") {

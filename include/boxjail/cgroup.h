@@ -33,12 +33,17 @@ namespace cgroup {
 
 struct Hierarchy {
   std::string mount;  // where it is mounted
+  std::string root = "/";  // the part of the hierarchy mounted there (mountinfo field 4)
   bool v2 = false;
   std::vector<std::string> controllers;  // v1: from the mount options; v2: cgroup.controllers
 };
 
 /// The cgroup hierarchies listed in `mountinfo` (the text of
-/// /proc/self/mountinfo), v2 first.
+/// /proc/self/mountinfo), v2 first, each once. A hierarchy mounted more
+/// than once (a chroot's `mount --rbind /sys`, a bind mount) is the mount
+/// of all of it (mount root "/") under /sys/fs/cgroup; else the first of
+/// all of it; else the first. Mount points are as mountinfo gives them:
+/// relative to this process's root, which hides the mounts outside it.
 std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo);
 
 /// Fills in each v2 hierarchy's controllers from its cgroup.controllers.
@@ -46,9 +51,11 @@ void read_v2_controllers(std::vector<Hierarchy>* all);
 
 struct Setting {
   std::string spec;   // FILE=VALUE as given
-  std::string file;
-  std::string value;  // as written (suffixes expanded)
+  std::string file;   // as written: a v2 name on v1 is translated (cgroup_v1.h)
+  std::string value;  // as written (suffixes expanded, translated)
   size_t place = 0;   // index into CgroupPlan::places
+  std::string from;   // the v2 name `file` was translated from, or ""
+  std::string note;   // for --dry-run: how it was translated, or ""
 };
 
 /// The cgroup in one hierarchy.
@@ -56,6 +63,7 @@ struct Place {
   Hierarchy hierarchy;
   std::string dir;                   // absolute
   std::vector<std::string> enable;   // v2: controllers to enable on the way down
+  std::string why;                   // "--cgroup", or the setting that needs it there
 };
 
 struct CgroupPlan {
@@ -69,6 +77,11 @@ struct CgroupPlan {
 /// /proc/self/mountinfo.
 bool check(const Options& o, const std::string& mountinfo, CgroupPlan* plan, std::string* err);
 
+/// The --cgroup-set flags that set `controller`'s files (by the name
+/// given: "memory" for memory.max and memory.limit_in_bytes alike), as
+/// "--cgroup-set memory.max=1G, --cgroup-set ..."; "" if none.
+std::string setting_flags(const CgroupPlan& plan, const std::string& controller);
+
 /// The cgroup part of --dry-run.
 std::string to_json(const CgroupPlan& plan);
 
@@ -77,6 +90,20 @@ struct Usage {
   int64_t peak_memory = -1;  // bytes, or -1 when no hierarchy reports it
   int64_t peak_pids = -1;
   int64_t cpu_usec = -1;
+  /// What PROGRAM ran into, read whatever `want_usage`; -1 where no
+  /// hierarchy tells. The rises while it ran of: processes the OOM killer
+  /// ended in the cgroup (memory.events or v1 memory.oom_control
+  /// oom_kill), times the cgroup reached its memory limit (v2
+  /// memory.events oom; v1 memory.failcnt, or 1 when the peak usage is
+  /// within 64 KiB of memory.limit_in_bytes or of the memsw limit, as
+  /// some kernels keep failcnt at 0), forks pids.max refused (pids.events
+  /// max).
+  int64_t oom_kills = -1;
+  int64_t memory_limit_hits = -1;
+  int64_t pids_refused = -1;
+  /// Where those were read, and the limit files' values at the end
+  /// (memory.max or memory.limit_in_bytes, pids.max), as the kernel shows them.
+  std::string memory_dir, memory_limit, pids_dir, pids_limit;
 };
 
 class CgroupRuntime {
@@ -99,10 +126,17 @@ class CgroupRuntime {
   /// Closes the descriptors; the supervisor needs none once PROGRAM runs.
   void release_fds();
   /// Leave everything in place (--detach, --no-fork after exec).
-  void keep() { created_.clear(); }
+  void keep() {
+    created_.clear();
+    enabled_.clear();
+    moved_from_.clear();
+  }
+  /// The directories prepare() created, outermost first (--detach's state
+  /// record, stop.h).
+  const std::vector<std::string>& created() const { return created_; }
   /// Default mode, after PROGRAM: end what is left, read the peaks (when
-  /// `want_usage`: someone will see the report), remove the created
-  /// directories.
+  /// `want_usage`: someone will see the report) and the limits' events,
+  /// remove the created directories.
   ///
   /// What is left is ended only when it descends from the caller: its
   /// chain of parents in /proc reaches getpid(). The caller must be a child
@@ -126,12 +160,24 @@ class CgroupRuntime {
   void leave_and_remove();
 
  private:
+  struct Counts {
+    int64_t oom_kills = -1, limit_hits = -1, pids_max = -1;
+  };
+  static Counts counts_of(const Place& p);
   void remove_created();
   void end_descendants(const Place& p);
+  std::vector<Counts> before_;        // at the end of prepare(), each place's
   const CgroupPlan* plan_ = nullptr;
   std::vector<std::string> created_;  // outermost first
   std::vector<std::string> busy_;     // cgroups holding a process left alone
   std::vector<std::string> origins_;  // each place's cgroup before the join
+  // Controllers prepare() enabled, {cgroup, controller} in order: disabled
+  // again once what was created is gone, so that nothing is left changed.
+  std::vector<std::pair<std::string, std::string>> enabled_;
+  // cgroup v2 passes no controller on from a cgroup with a process in it:
+  // where that process was boxjail alone, prepare() moved it from
+  // moved_from_ into the leaf moved_leaf_ (created_'s first entry).
+  std::string moved_from_, moved_leaf_;
   UniqueFd v2_dir_, v2_procs_;
   std::vector<UniqueFd> v1_procs_;
 };

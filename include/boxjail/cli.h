@@ -23,6 +23,7 @@ struct Options {
   bool detach = false;
   bool no_fork = false;
   bool dry_run = false;
+  std::string dry_run_format;  // --dry-run[=json|text]: "json" without a value
   int verbose = 0;
   bool quiet = false;
   // Flags whose value may legitimately be empty ("--pidfile ''" is an
@@ -76,6 +77,7 @@ struct Options {
   bool has_groups = false;
   std::vector<std::string> cap_drop, cap_keep;  // all|CAP[,CAP...]
   bool cap_keep_root_equivalent = false;  // --cap-keep-root-equivalent
+  std::vector<std::string> securebits;    // --securebits NAME,...
   // The supervisor (supervise.h) and PROGRAM's directory.
   bool reap = false;
   std::string reap_grace;            // SECONDS
@@ -103,6 +105,15 @@ struct Options {
   bool has_netns = false;
   std::string timeout;               // --timeout DURATION[:SIGNAL] (timeout.h)
   bool has_timeout = false;
+  // Detached boxes (ready.h, stop.h).
+  std::string ready;                 // --ready unix:PATH|file:PATH|fd:N
+  bool has_ready = false;
+  std::string ready_timeout;         // --ready-timeout SECONDS
+  bool has_ready_timeout = false;
+  std::string stop;                  // --stop PIDFILE
+  bool has_stop = false;
+  std::string stop_timeout;          // --stop-timeout SECONDS
+  bool has_stop_timeout = false;
   // Reports and files.
   std::string features;              // --features[=text|json]
   bool has_features = false;
@@ -124,6 +135,10 @@ struct Options {
   std::string config;                // --config FILE
   bool has_config = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
+  /// "--die-with-parent=TERM" when PROGRAM ("TERM") came right after a
+  /// flag whose value is optional, given without '=': what the user
+  /// probably meant, for the message when PROGRAM cannot be run.
+  std::string program_hint;
   /// Where each given key came from: {"rlimit", "command line"} or
   /// {"pidfile", "/etc/boxjail/box1.toml"}; "command" for PROGRAM.
   std::vector<std::pair<std::string, std::string>> sources;
@@ -147,6 +162,7 @@ enum class Complete {
   kFeatures,    // text or json
   kNamespaces,     // comma-separated namespace types
   kAddressFamily,  // comma-separated address families
+  kSecurebits,     // comma-separated securebit names
   kSyscallGroup,  // @NAME of a system call group or family
   kEnvName,     // comma-separated names of exported variables
 };

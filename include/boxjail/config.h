@@ -49,7 +49,9 @@ class TomlReader : public CLI::ConfigTOML {
 
 /// The text of `in` with each multi-line array joined onto its key's line,
 /// comments inside it and a trailing comma dropped. Throws CLI::ConfigError
-/// for a key given twice and for an array that is not closed.
+/// for a key given twice, for a table header ("line 3: table [box]: ...")
+/// and for an array that is not closed ("line 2: key 'fs-ro': ..."), the
+/// last two with the line they are on.
 std::string join_arrays(std::istream& in);
 
 }  // namespace boxjail::config

@@ -41,7 +41,8 @@ struct ChildIdentity {
   int last_cap = 40;           // /proc/sys/kernel/cap_last_cap
   /// PR_SET_SECUREBITS before the uid change, or -1: a confined PROGRAM
   /// gets NOROOT and NO_SETUID_FIXUP, locked, and KEEP_CAPS locked off,
-  /// wherever boxjail has CAP_SETPCAP.
+  /// wherever boxjail has CAP_SETPCAP; --securebits adds to those (and
+  /// needs CAP_SETPCAP).
   int securebits = -1;
 };
 
@@ -68,6 +69,7 @@ struct IdentityPlan {
   std::string no_new_privs_why;
   bool explicit_root = false;    // --user named uid 0
   bool allow_new_privs = false;  // --allow-new-privs
+  bool explicit_securebits = false;  // --securebits
   std::string caps_why;          // why every capability is dropped, or ""
 };
 
@@ -105,6 +107,16 @@ std::string identity_json(const IdentityPlan& plan);
 /// Child side: the identity step. Returns 0 or an errno, with *detail set
 /// to an IdentityDetail.
 int apply_identity(const ChildIdentity& id, int32_t* detail) noexcept;
+
+/// The securebits by name, as --securebits and --dry-run write them
+/// (linux/securebits.h: "noroot" is SECBIT_NOROOT). `settable` is false
+/// for keep_caps, which every execve clears: it would never reach PROGRAM.
+struct Securebit {
+  const char* name;
+  int bit;
+  bool settable;
+};
+const Securebit* securebit_table(size_t* n);
 
 /// "cap_net_admin" for a capability number.
 std::string cap_name(int cap);

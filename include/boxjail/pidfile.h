@@ -61,10 +61,14 @@ class PidFile {
   void release();
   /// Removes PATH if it still holds `r` (under the lock).
   bool remove_if_holds(const PidRecord& r, std::string* err);
+  /// Takes the sidecar lock only (--stop holds it while it stops the box).
+  bool lock(std::string* err) { return take_lock(err); }
+  /// With the lock held: removes PATH if it still holds `r`.
+  void remove_locked(const PidRecord& r);
 
   /// What is at PATH now. kRefused (with `*err`) for what must not be
-  /// trusted: a symlink, a non-regular file, another user's file, a read
-  /// error. Never follows a symlink.
+  /// trusted: a symlink, a non-regular file, another user's file, one
+  /// others may write, a read error. Never follows a symlink.
   enum class Existing { kAbsent, kRecord, kGarbage, kRefused };
   Existing read_existing(PidRecord* rec, std::string* err) const;
 

@@ -19,6 +19,7 @@
 #include "boxjail/landlock.h"
 #include "boxjail/netns.h"
 #include "boxjail/profile.h"
+#include "boxjail/ready.h"
 #include "boxjail/seccomp.h"
 #include "boxjail/log.h"
 #include "boxjail/rlimit.h"
@@ -103,6 +104,8 @@ struct LaunchPlan {
   netns::NetnsPlan netns;
   /// --timeout: the supervisor's time limit on PROGRAM.
   timeout::TimeoutPlan timeout;
+  /// --ready, --ready-timeout: when PROGRAM counts as started (ready.h).
+  ready::ReadyPlan ready;
 
   landlock::LandlockPlan landlock;
   seccomp::SeccompPlan seccomp;

@@ -101,6 +101,10 @@ bool expand_group(std::string_view name, std::vector<GroupCall>* out);
 /// Every "@NAME" a list may use (groups and families), sorted.
 std::vector<std::string> group_names();
 
+/// The system call names of this architecture, by number: what a
+/// misspelt name is compared with (suggest.h).
+std::vector<std::string> syscall_names();
+
 /// --list-syscall-groups[=GROUP]. "all": every group and family, one line
 /// each, "@name: member ...", a nested group or family shown as @name and
 /// calls of other architectures left out. Else GROUP (with or without the

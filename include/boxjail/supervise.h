@@ -18,6 +18,9 @@ class LandlockDenials;
 namespace cgroup {
 class CgroupRuntime;
 }  // namespace cgroup
+namespace ready {
+class Waiter;
+}  // namespace ready
 
 struct SuperviseOptions {
   pid_t child = -1;       // PROGRAM, the leader of its own process group
@@ -45,6 +48,15 @@ struct SuperviseOptions {
   const char* timeout_spec = "";
   cgroup::CgroupRuntime* cgroup = nullptr;
   bool* timed_out = nullptr;
+  /// --ready (ready.h), start()ed: when its source says PROGRAM is ready,
+  /// {"event":"ready","ms":N} goes to `ready_fd` (--status-fd) and the
+  /// supervisor goes on. At its deadline (or when PROGRAM closes fd:N
+  /// without a line) PROGRAM is ended as by --timeout (SIGTERM and
+  /// SIGCONT to the same targets, SIGKILL after `grace_ms`), with one
+  /// error line, and `*ready_failed` is set: 124 (the deadline) or 125.
+  ready::Waiter* ready = nullptr;
+  int ready_fd = -1;
+  int* ready_failed = nullptr;
 };
 
 /// Forwards every signal boxjail receives (except SIGCHLD) to PROGRAM (or

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -304,6 +305,138 @@ TEST_F(Cgroup, QemuBootsInACgroupWithLimitsAndTheReportShowsItsPeak) {
   size_t at = r.err.find("; peak memory ");
   ASSERT_NE(at, std::string::npos) << r.err;
   EXPECT_GT(std::stol(r.err.substr(at + 14)), 16) << r.err;  // MiB: qemu and its 128 MiB guest
+}
+
+// The v2 names on this hybrid host: what PROGRAM's v1 cgroups hold while
+// it runs (read by a shell inside them), and the file --dry-run names.
+TEST_F(Cgroup, V2NamesAreTranslatedIntoTheV1Files) {
+  const std::string cpu = cgroup_mount("cpu"), cpuset = cgroup_mount("cpuset");
+  if (memory_.empty() || pids_.empty() || cpu.empty() || cpuset.empty())
+    GTEST_SKIP() << "needs the memory, pids, cpu and cpuset controllers as cgroup v1 hierarchies";
+  const std::vector<std::string> sets = {
+      "memory.max=64M", "memory.swap.max=16M", "memory.high=32M", "pids.max=7",
+      "cpu.max=50000 200000", "cpu.weight=50", "cpuset.cpus=0", "cpuset.mems=0"};
+  std::vector<std::string> args = {"--cgroup", name_};
+  for (const auto& s : sets) args.insert(args.end(), {"--cgroup-set", s});
+  // Each file as PROGRAM's cgroup has it.
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {memory_ + "/" + name_ + "/memory.limit_in_bytes", "67108864"},
+      {memory_ + "/" + name_ + "/memory.memsw.limit_in_bytes", "83886080"},
+      {memory_ + "/" + name_ + "/memory.soft_limit_in_bytes", "33554432"},
+      {pids_ + "/" + name_ + "/pids.max", "7"},
+      {cpu + "/" + name_ + "/cpu.cfs_period_us", "200000"},
+      {cpu + "/" + name_ + "/cpu.cfs_quota_us", "50000"},
+      {cpu + "/" + name_ + "/cpu.shares", "512"},
+      {cpuset + "/" + name_ + "/cpuset.cpus", "0"},
+      {cpuset + "/" + name_ + "/cpuset.mems", "0"}};
+  std::vector<std::string> dry = {"--dry-run"};
+  dry.insert(dry.end(), args.begin(), args.end());
+  dry.insert(dry.end(), {"--", kProbe});
+  Result r = boxjail(dry);
+  ASSERT_EQ(r.code(), 0) << r.err;
+  const json settings = json::parse(r.out)["cgroup"]["settings"];
+  ASSERT_EQ(settings.size(), want.size()) << settings;
+  for (const auto& [file, value] : want) {
+    bool found = false;
+    for (const auto& st : settings) found |= st["file"] == file && st["value"] == value;
+    EXPECT_TRUE(found) << file << "=" << value << " in " << settings;
+  }
+  std::string script = "cat";
+  for (const auto& [file, value] : want) script += " " + file;
+  args.insert(args.end(), {"--", "/bin/sh", "-c", script + "; cat /proc/self/status"});
+  r = boxjail(args);
+  ASSERT_EQ(r.code(), 0) << r.err;
+  std::string expected;
+  for (const auto& [file, value] : want) expected += value + "\n";
+  EXPECT_EQ(r.out.substr(0, expected.size()), expected) << r.out;
+  EXPECT_NE(r.out.find("Cpus_allowed_list:\t0\n"), std::string::npos) << r.out;  // it joined the cpuset
+  for (const auto& m : {cpu, cpuset, memory_, pids_}) EXPECT_FALSE(exists(m + "/" + name_)) << m;
+}
+
+TEST_F(Cgroup, TranslationRefusalsNameTheFlag) {
+  if (memory_.empty() || pids_.empty()) GTEST_SKIP() << "needs the v1 memory and pids hierarchies";
+  for (const auto& [sets, msg] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"memory.swap.max=1G"},
+            "boxjail: --cgroup-set memory.swap.max=1G: on cgroup v1 this is "
+            "memory.memsw.limit_in_bytes, which counts memory and swap together: give memory.max "
+            "too (boxjail writes their sum)\n"},
+           {{"cpu.weight=0"}, "boxjail: --cgroup-set cpu.weight=0: not a weight (1 to 10000)\n"},
+       }) {
+    std::vector<std::string> args = {"--cgroup", name_};
+    for (const auto& s : sets) args.insert(args.end(), {"--cgroup-set", s});
+    args.insert(args.end(), {"--", kProbe});
+    Result r = boxjail(args);
+    EXPECT_EQ(r.code(), 125);
+    EXPECT_EQ(r.err, msg);
+    EXPECT_FALSE(exists(memory_ + "/" + name_.substr(0, name_.find('/'))));
+  }
+  // A translated file this kernel lacks: the message says which and why.
+  if (!cgroup_mount("blkio").empty() && !exists(cgroup_mount("blkio") + "/blkio.weight")) {
+    Result r = boxjail({"--cgroup", name_, "--cgroup-set", "io.weight=100", "--", kProbe});
+    EXPECT_EQ(r.code(), 125);
+    EXPECT_EQ(r.err, "boxjail: --cgroup-set io.weight=100: there is no " + cgroup_mount("blkio") +
+                         "/" + name_ + "/blkio.weight (Linux 5.0 removed CFQ, the I/O scheduler "
+                         "it was for; with BFQ, set blkio.bfq.weight)\n");
+    EXPECT_FALSE(exists(cgroup_mount("blkio") + "/" + name_.substr(0, name_.find('/'))));
+  }
+}
+
+// --cgroup naming a v1 memory cgroup, and a pids setting: the same path in
+// the pids hierarchy.
+TEST_F(Cgroup, AnAbsolutePathInOneHierarchyPlacesOtherSettingsAtTheSamePath) {
+  if (memory_.empty() || pids_.empty()) GTEST_SKIP() << "needs the v1 memory and pids hierarchies";
+  const std::string abs = memory_ + "/" + name_;
+  Result r = boxjail({"--dry-run", "--cgroup", abs, "--cgroup-set", "pids.max=5", "--", kProbe});
+  ASSERT_EQ(r.code(), 0) << r.err;
+  const json h = json::parse(r.out)["cgroup"]["hierarchies"];
+  ASSERT_EQ(h.size(), 2u) << h;
+  EXPECT_EQ(h[1]["dir"], pids_ + "/" + name_);
+  EXPECT_EQ(h[1]["why"], "--cgroup-set pids.max=5: " + name_ +
+                             " in the pids hierarchy, the same path as --cgroup's");
+  r = boxjail({"--cgroup", abs, "--cgroup-set", "pids.max=5", "--", kProbe, "--fork-until-fail"});
+  ASSERT_EQ(r.code(), 0) << r.err;
+  const json j = parse_probe(r.out);
+  EXPECT_EQ(line_of(j, "pids"), "/" + name_);
+  EXPECT_EQ(line_of(j, "memory"), "/" + name_);
+  EXPECT_EQ(j["forked"], 4);  // pids.max=5 held
+}
+
+// A chroot's `mount --rbind /sys` (Debian's build tools make one): the
+// hierarchies mounted again before and after the real ones, in a private
+// mount namespace. boxjail takes /sys/fs/cgroup's, and lists each once.
+TEST_F(Cgroup, OtherMountsOfTheHierarchiesAreNotTaken) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root, for mount(2) in a private mount namespace";
+  Result can = run({.argv = {"/usr/bin/unshare", "-m", "--propagation", "private", "true"}});
+  if (can.code() != 0) GTEST_SKIP() << "cannot make a private mount namespace: " << can.err;
+  TempDir d;
+  const std::string script =
+      "set -e; mkdir " + d.path + "/before " + d.path + "/after; "
+      "mount --rbind /sys/fs/cgroup " + d.path + "/before; "
+      "umount -l /sys/fs/cgroup; mount --rbind " + d.path + "/before /sys/fs/cgroup; "
+      "mount --rbind /sys/fs/cgroup " + d.path + "/after; "
+      "grep -c ' - cgroup' /proc/self/mountinfo >&2; "
+      "\"$0\" --features; echo ===; "
+      "exec \"$0\" --dry-run --cgroup " + name_ + " --cgroup-set pids.max=5 -- /bin/true";
+  Result r = run({.argv = {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                           script, kBoxjail}});
+  ASSERT_EQ(r.code(), 0) << r.err;
+  const std::string features = r.out.substr(0, r.out.find("==="));
+  const json plan = json::parse(r.out.substr(r.out.find("===") + 4));
+  // The other mounts were there: three times as many cgroup mounts.
+  EXPECT_GE(std::stoi(r.err), 3) << r.err;
+  EXPECT_EQ(features.find(d.path), std::string::npos) << features;
+  std::istringstream in(features);
+  std::set<std::string> rows;
+  int hierarchies = 0;
+  for (std::string l; std::getline(in, l);)
+    if (l.rfind("cgroup v", 0) == 0) {
+      ++hierarchies;
+      EXPECT_TRUE(rows.insert(l).second) << "listed twice: " << l;
+      EXPECT_NE(l.find("/sys/fs/cgroup"), std::string::npos) << l;
+    }
+  EXPECT_GT(hierarchies, 0) << features;
+  for (const auto& h : plan["cgroup"]["hierarchies"])
+    EXPECT_EQ(h["dir"].get<std::string>().rfind("/sys/fs/cgroup/", 0), 0u) << h;
 }
 
 }  // namespace

@@ -200,14 +200,17 @@ TEST_F(Config, ErrorsNameTheFileAndTheKey) {
     std::string err;  // after "boxjail: FILE: "
   };
   const Case cases[] = {
-      {"rlimitt = \"nofile=1\"\n",
-       "key 'rlimitt': unknown (a key is a long option without its --, such as rlimit; see "
+      {"rlimitt = \"nofile=1\"\n", "key 'rlimitt': unknown; did you mean rlimit? (see boxjail --help)"},
+      {"xyzzy = 1\n",
+       "key 'xyzzy': unknown (a key is a long option without its --, such as rlimit; see "
        "boxjail --help)"},
       {"pidfile = [\"a\", \"b\"]\n", "key 'pidfile': takes one value, not an array"},
       {"detach = \"yes\"\n", "key 'detach': expected true or false, not 'yes'"},
       {"detach = true\ndetach = false\n", "key 'detach': given twice"},
       {"[box]\nnice = 1\n",
-       "key 'box.++': tables are not supported (one key per long option, at the top)"},
+       "line 1: table [box]: tables are not supported (one key per long option, at the top)"},
+      {"box.nice = 1\n",
+       "key 'box.nice': tables are not supported (one key per long option, at the top)"},
       {"config = \"other.toml\"\n",
        "key 'config': not allowed in a config file (give --config on the command line)"},
       {"help = true\n", "key 'help': not allowed in a config file (give --help on the command line)"},
@@ -219,7 +222,8 @@ TEST_F(Config, ErrorsNameTheFileAndTheKey) {
        "[\"qemu-system-x86_64\", \"-m\", \"1G\"])"},
       {"command = [\"/nonexistent/prog\"]\n",
        "key 'command': cannot execute '/nonexistent/prog': No such file or directory"},
-      {"fs-ro = [\n\"/usr\"\n", "an array is not closed with ]"},
+      {"fs-ro = [\n\"/usr\"\n", "line 1: key 'fs-ro': the array is not closed with ]"},
+      {"nice = 1\nfs-ro = [\"/usr\",\n\"/etc\"\n", "line 2: key 'fs-ro': the array is not closed with ]"},
   };
   for (const auto& c : cases) {
     const std::string file = write(c.toml);

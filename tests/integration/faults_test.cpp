@@ -47,12 +47,20 @@ TEST(Faults, EveryStepFailingInEveryModeStartsNothingAndLeavesNothing) {
       {"no-new-privs", {"default", "detach", "no-fork"}, {"--no-new-privs"}},
       {"landlock", {"default", "detach", "no-fork"}, {"--fs-exec-deps", "--fs-rw", "/tmp"}},
       {"seccomp", {"default", "detach", "no-fork"}, {"--seccomp-deny", "uname"}},
+      {"scheduling", {"default", "detach", "no-fork"}, {"--nice", "1"}},
+      {"chdir", {"default", "detach", "no-fork"}, {"--chdir", "/"}},
   };
   // Those three confine PROGRAM: as root, it keeps uid 0 only when asked.
   for (auto& sc : steps)
     if (!sc.flags.empty()) sc.flags.insert(sc.flags.begin(), opt_in.begin(), opt_in.end());
   const bool identity = privilege::can_become(65534).empty();
   if (identity) steps.push_back({"identity", {"default", "detach", "no-fork"}, {"--user", "nobody"}});
+  // This process's own network namespace is one to join, where boxjail
+  // may join one at all (CAP_SYS_ADMIN).
+  const std::vector<std::string> join = {"--netns",
+                                         "/proc/" + std::to_string(getpid()) + "/ns/net"};
+  const bool netns = run({.argv = {kBoxjail, "--dry-run", join[0], join[1], "true"}}).code() == 0;
+  if (netns) steps.push_back({"netns", {"default", "detach", "no-fork"}, join});
   int cases = 0;
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);
@@ -101,7 +109,7 @@ TEST(Faults, EveryStepFailingInEveryModeStartsNothingAndLeavesNothing) {
       ++cases;
     }
   }
-  EXPECT_EQ(cases, identity ? 35 : 32);
+  EXPECT_EQ(cases, 38 + (identity ? 3 : 0) + (netns ? 3 : 0));
   RecordProperty("step_faults", cases);
 }
 

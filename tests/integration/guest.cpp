@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "../cpio.h"
 #include "harness.h"
 
 namespace guest {
@@ -25,21 +26,6 @@ const char kInit[] =
 
 bool executable(const std::string& p) { return access(p.c_str(), X_OK) == 0; }
 
-// One entry of a "newc" cpio archive, the format the kernel unpacks.
-void cpio_entry(std::string* out, const std::string& name, unsigned mode, const std::string& data,
-                unsigned ino) {
-  char hdr[111];
-  snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino,
-           mode, 0u, 0u, 1u, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
-           static_cast<unsigned>(name.size() + 1), 0u);
-  *out += hdr;
-  *out += name;
-  *out += '\0';
-  out->append((4 - out->size() % 4) % 4, '\0');
-  *out += data;
-  out->append((4 - out->size() % 4) % 4, '\0');
-}
-
 // Writes `data` to `path` through a temporary and a rename, so that tests
 // running side by side never see half a file.
 bool write_atomically(const std::string& path, const std::string& data) {
@@ -57,10 +43,10 @@ std::string build_initrd() {
   std::string busybox = harness::slurp(kGuestDir + "/busybox");
   if (busybox.empty()) return "";
   std::string a;
-  cpio_entry(&a, "bin", 040755, "", 1);
-  cpio_entry(&a, "bin/busybox", 0100755, busybox, 2);
-  cpio_entry(&a, "init", 0100755, kInit, 3);
-  cpio_entry(&a, "TRAILER!!!", 0, "", 0);
+  cpio::entry(&a, "bin", 040755, "", 1);
+  cpio::entry(&a, "bin/busybox", 0100755, busybox, 2);
+  cpio::entry(&a, "init", 0100755, kInit, 3);
+  cpio::entry(&a, "TRAILER!!!", 0, "", 0);
   // The build directory, or (when it is not ours to write, as for the
   // ordinary user of scripts/matrix) a directory of our own under /tmp.
   for (std::string dir : {kCacheDir, "/tmp/boxjail-guest-" + std::to_string(getuid())}) {
@@ -102,6 +88,25 @@ std::vector<std::string> argv(const Boot& b) {
           "-nodefaults", "-no-user-config", "-no-reboot",
           "-kernel", b.kernel.empty() ? kernel() : b.kernel, "-initrd", initrd(),
           "-serial", b.serial, "-append", append};
+}
+
+harness::Spawn under_boxjail(const std::vector<std::string>& flags, const Boot& b,
+                             const std::vector<std::string>& more) {
+  harness::Spawn s{.argv = {harness::kBoxjail}, .timeout_ms = kBootTimeoutMs};
+  s.argv.insert(s.argv.end(), flags.begin(), flags.end());
+  s.argv.push_back("--");
+  for (auto& a : argv(b)) s.argv.push_back(a);
+  s.argv.insert(s.argv.end(), more.begin(), more.end());
+  return s;
+}
+
+bool saw_marker(harness::Proc& p) {
+  for (int i = 0; i < 500; ++i) {
+    std::string line = p.read_line();
+    if (line.empty()) return false;
+    if (line.find(kMarker) != std::string::npos) return true;
+  }
+  return false;
 }
 
 }  // namespace guest

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "harness.h"
+
 namespace guest {
 
 inline constexpr const char* kMarker = "BOXJAIL-GUEST-UP";
@@ -32,5 +34,12 @@ struct Boot {
 /// qemu-system-x86_64's argv for one boot: microvm, TCG, with the
 /// calibration parameters that keep a loaded machine from hanging.
 std::vector<std::string> argv(const Boot& b = {});
+
+/// boxjail FLAGS... -- qemu ... MORE..., with the boot's timeout.
+harness::Spawn under_boxjail(const std::vector<std::string>& flags, const Boot& b = {},
+                             const std::vector<std::string>& more = {});
+
+/// Reads console lines from `p` until kMarker; false at EOF or timeout.
+bool saw_marker(harness::Proc& p);
 
 }  // namespace guest

@@ -22,24 +22,10 @@ class Guest : public ::testing::Test {
     if (std::string why = guest::unavailable(); !why.empty()) GTEST_SKIP() << why;
   }
 
-  // boxjail FLAGS... -- qemu ..., as a Spawn.
   static Spawn under_boxjail(std::vector<std::string> flags, const guest::Boot& b = {}) {
-    Spawn s{.argv = {kBoxjail}, .timeout_ms = guest::kBootTimeoutMs};
-    s.argv.insert(s.argv.end(), flags.begin(), flags.end());
-    s.argv.push_back("--");
-    for (auto& a : guest::argv(b)) s.argv.push_back(a);
-    return s;
+    return guest::under_boxjail(flags, b);
   }
-
-  // Reads console lines from `p` until the marker; false at EOF or timeout.
-  static bool saw_marker(Proc& p) {
-    for (int i = 0; i < 500; ++i) {
-      std::string line = p.read_line();
-      if (line.empty()) return false;
-      if (line.find(guest::kMarker) != std::string::npos) return true;
-    }
-    return false;
-  }
+  static bool saw_marker(Proc& p) { return guest::saw_marker(p); }
 
   static pid_t pid_in(const std::string& pidfile) {
     return static_cast<pid_t>(std::atoi(slurp(pidfile).c_str()));

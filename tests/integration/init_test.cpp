@@ -169,7 +169,7 @@ TEST(Init, RefusalsComeFirst) {
             "--reap cannot be combined with --detach (it is the supervisor's job)"},
            {{"--signal-group", "--no-fork"},
             "--signal-group cannot be combined with --no-fork (it is the supervisor's job)"},
-           {{"--reap-grace", "1"}, "--reap-grace needs --reap, --signal-group or --timeout"},
+           {{"--reap-grace", "1"}, "--reap-grace needs --reap, --signal-group, --timeout or --ready"},
            {{"--reap", "--reap-grace", "1.2345"},
             "--reap-grace 1.2345: not a number of seconds (0 to 86400, such as 2 or 0.5)"},
        }) {

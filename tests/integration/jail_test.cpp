@@ -963,6 +963,46 @@ TEST_F(JailIdentity, AllowNewPrivsIsTheOnlyWayToLeaveNoNewPrivsOff) {
   EXPECT_EQ(j.value("euid", -1), 0) << show(r);
 }
 
+TEST_F(JailIdentity, SecurebitsNorootKeepsASetuidRootFileFromGainingCapabilities) {
+  const std::string suid = copy("suid", 04755);
+  Result c = run_argv(cat({kSetprivNobody, {suid, "ids"}}));
+  if (report(c).value("euid", -1) != 0)
+    GTEST_SKIP() << "set-user-ID bits are ignored here (nosuid mount of " << d_.path << "?)";
+  // Control: with --allow-new-privs a set-user-ID-root file is root with
+  // every capability the bounding set still has.
+  Result r = run_argv({kBoxjail, "--user", "nobody", "--allow-new-privs", "--", kAttack,
+                       "setuid-exec", suid, "ids"});
+  json j = report(r);
+  ASSERT_EQ(j.value("euid", -1), 0) << show(r);
+  ASSERT_NE(j.value("capeff", ""), "0000000000000000") << show(r);
+  for (const auto& mode : all_modes()) {
+    r = run_argv(cat({{kBoxjail}, mode,
+                      {"--user", "nobody", "--allow-new-privs", "--securebits", "noroot,noroot_locked",
+                       "--", kAttack, "setuid-exec", suid, "ids"}}));
+    j = report(r);
+    // Still uid 0 by the file's bit, but uid 0 is ordinary now.
+    EXPECT_EQ(j.value("euid", -1), 0) << mode_label(mode) << ": " << show(r);
+    EXPECT_EQ(j.value("capeff", ""), "0000000000000000") << mode_label(mode);
+    EXPECT_EQ(j.value("capprm", ""), "0000000000000000") << mode_label(mode);
+    EXPECT_EQ(j.value("securebits", 0), 0x01 | 0x02) << mode_label(mode);
+  }
+}
+
+TEST_F(JailIdentity, SecurebitsAddToTheOnesAConfinedProgramGets) {
+  const int confined = 0x01 | 0x02 | 0x04 | 0x08 | 0x20;
+  const int ambient = 0x40 | 0x80;  // NO_CAP_AMBIENT_RAISE and its lock
+  for (const auto& mode : all_modes()) {
+    Result r = box({}, {"ids"}, mode);
+    EXPECT_EQ(report(r).value("securebits", 0), confined) << mode_label(mode) << ": " << show(r);
+    r = run_argv(cat({{kBoxjail}, mode,
+                      {"--user", "nobody", "--securebits",
+                       "no_cap_ambient_raise,SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED", "--", kAttack,
+                       "ids"}}));
+    EXPECT_EQ(report(r).value("securebits", 0), confined | ambient) << mode_label(mode) << ": "
+                                                                      << show(r);
+  }
+}
+
 // ---- g.  Domains: one box cannot reach another, nor its supervisor ---------------
 
 // tests/attack sleeping: its pid and the address of a byte to write.

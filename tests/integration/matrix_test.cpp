@@ -71,6 +71,15 @@ TEST(BadInputMatrix, EveryFlagWithMalformedValues) {
   add({"--bogus"}, "--bogus");
   add({"--rlimit"}, "--rlimit");
   add({"--check-pidfile", ""}, "--check-pidfile");
+  for (const std::string& v : std::vector<std::string>{"", " ", "tcp:1", "unix", "unix:", "file:",
+                                                       "fd:", "fd:1", "fd:x", "fd:" + big,
+                                                       "fd:3\n"})
+    add({"--ready", v}, "--ready");
+  for (const std::string& v : std::vector<std::string>{"", "0", "x", "-1", "1.2345", "1w"})
+    add({"--ready", "file:/x", "--ready-timeout", v}, "--ready");
+  add({"--ready-timeout", "3"}, "--ready-timeout");
+  add({"--stop-timeout", "3"}, "--stop-timeout");
+  add({"--stop", d.path + "/box.pid"}, "--stop");
   cases.push_back({{}, "missing PROGRAM", 125, false});
   cases.push_back({{program_dir}, program_dir, 126, false});
   cases.push_back({{noexec}, noexec, 126, false});

@@ -55,6 +55,49 @@ TEST(MinijailPolicy, ConditionsFailOnlyTheCallsTheyName) {
   }
 }
 
+// The same policy as profile keys: the calls it allows whole in
+// seccomp-allow, its lines with conditions or returns in seccomp-rule.
+TEST(MinijailPolicy, AProfileCarriesTheSameConditions) {
+  TempDir d;
+  const std::string profile = d.path + "/probe.toml";
+  if (std::string why = file_refused(profile); !why.empty()) GTEST_SKIP() << why;
+  std::ifstream in(kPolicy);
+  std::string line, allow, rules;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t colon = line.find(':');
+    if (line.substr(colon) == ": 1")
+      allow += (allow.empty() ? "\"" : ", \"") + line.substr(0, colon) + "\"";
+    else
+      rules += "  \"" + line + "\",\n";
+  }
+  ASSERT_NE(rules.find("arg1 == TCGETS"), std::string::npos) << rules;
+  std::ofstream(profile) << "seccomp-allow = [" << allow << "]\nseccomp-rule = [\n" << rules << "]\n";
+  for (const auto& mode : all_modes()) {
+    std::vector<std::string> v = mode;
+    for (const auto& a : root_opt_in()) v.push_back(a);
+    v.insert(v.end(), {"--profile", profile, "--", kProbe, "--connect", "1", "--unix-connect",
+                       "bj-mj-none", "--uname"});
+    Result r = boxjail(v);
+    ASSERT_EQ(r.code(), 0) << mode_label(mode) << ": " << r.err;
+    json j = parse_probe(r.out);
+    EXPECT_EQ(attempt_errno(j, "connect", "1"), EAFNOSUPPORT) << mode_label(mode);
+    EXPECT_EQ(attempt_errno(j, "unix-connect", "bj-mj-none"), ECONNREFUSED) << mode_label(mode);
+    EXPECT_EQ(attempt_errno(j, "uname"), ENOSYS) << mode_label(mode);
+    EXPECT_GT(j["fds"].size(), 0u) << mode_label(mode);
+  }
+  // A condition alone makes an allowlist, and says how to finish it.
+  std::ofstream(profile) << "seccomp-rule = \"socket: arg0 == AF_UNIX\"\n";
+  std::vector<std::string> v = root_opt_in();
+  v.insert(v.end(), {"--profile", profile, "--", kProbe});
+  Result r = boxjail(v);
+  EXPECT_EQ(r.code(), 125);
+  EXPECT_EQ(r.err, "boxjail: profile " + profile +
+                       ": key 'seccomp-rule': --seccomp-rule: the allowlist lacks execve, which boxjail needs to "
+                   "exec PROGRAM (a rule that allows a call on a condition makes an allowlist: "
+                   "add --seccomp-allow execve,... or 'execve: 1')\n");
+}
+
 TEST(MinijailPolicy, DryRunShowsTheConditions) {
   if (std::string why = file_refused(kPolicy); !why.empty()) GTEST_SKIP() << why;
   std::vector<std::string> args = {"--dry-run"};

@@ -148,7 +148,7 @@ TEST(Logging, VerboseSaysWhatHappenedAndDefaultIsSilent) {
   auto pid = parse_probe(r.out)["pid"].get<int>();
   const std::string started =
       "boxjail: started '" + kProbe + "' as pid " + std::to_string(pid) + " (supervise)\n";
-  const std::string ended = "boxjail: PROGRAM (pid " + std::to_string(pid) +
+  const std::string ended = "boxjail: '" + kProbe + "' (pid " + std::to_string(pid) +
                             ") exited with status 4 after ";
   EXPECT_EQ(r.err.substr(0, started.size() + ended.size()), started + ended) << r.err;
   EXPECT_NE(r.err.find("s sys; max RSS "), std::string::npos) << r.err;

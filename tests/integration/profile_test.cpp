@@ -76,26 +76,14 @@ class ProfileQemu : public ::testing::Test {
   Spawn under_profile(std::vector<std::string> flags, guest::Boot b,
                       std::vector<std::string> more = {}) {
     b.kernel = files_->kernel;
-    Spawn s{.argv = {kBoxjail, "--profile", "qemu", "--user", "nobody"},
-            .timeout_ms = guest::kBootTimeoutMs};
-    s.argv.insert(s.argv.end(), flags.begin(), flags.end());
-    s.argv.push_back("--");
-    for (std::string a : guest::argv(b)) {
+    flags.insert(flags.begin(), {"--profile", "qemu", "--user", "nobody"});
+    Spawn s = guest::under_boxjail(flags, b, more);
+    for (std::string& a : s.argv)
       if (a == guest::initrd()) a = files_->initrd;
-      s.argv.push_back(a);
-    }
-    s.argv.insert(s.argv.end(), more.begin(), more.end());
     return s;
   }
 
-  static bool saw_marker(Proc& p) {
-    for (int i = 0; i < 500; ++i) {
-      std::string line = p.read_line();
-      if (line.empty()) return false;
-      if (line.find(guest::kMarker) != std::string::npos) return true;
-    }
-    return false;
-  }
+  static bool saw_marker(Proc& p) { return guest::saw_marker(p); }
 
   std::unique_ptr<GuestFiles> files_;
 };

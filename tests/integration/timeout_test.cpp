@@ -191,7 +191,7 @@ TEST(Timeout, BadValuesAreRefused) {
     EXPECT_EQ(r.out, "");
   }
   Result r = boxjail({"--reap-grace", "1", "--", kProbe});
-  EXPECT_EQ(r.err, "boxjail: --reap-grace needs --reap, --signal-group or --timeout\n");
+  EXPECT_EQ(r.err, "boxjail: --reap-grace needs --reap, --signal-group, --timeout or --ready\n");
 }
 
 TEST(Timeout, DryRunAndConfigFile) {

@@ -45,9 +45,17 @@ TEST(ConfigText, OtherLinesPassUnchanged) {
 TEST(ConfigText, Errors) {
   EXPECT_EQ(error_of("a = 1\nb = 2\na = 3\n"), "key 'a': given twice");
   EXPECT_EQ(error_of("\"a\" = 1\na = 2\n"), "key 'a': given twice");
-  EXPECT_EQ(error_of("a = [\n\"x\"\n"), "an array is not closed with ]");
-  // Keys in a table are left to the reader (which refuses tables).
-  EXPECT_EQ(error_of("[t]\na = 1\na = 2\n"), "");
+  // The line an unclosed array opens on, and the key.
+  EXPECT_EQ(error_of("a = [\n\"x\"\n"), "line 1: key 'a': the array is not closed with ]");
+  EXPECT_EQ(error_of("# c\nb = 1\na = [\"x\",\n\"y\"\n"),
+            "line 3: key 'a': the array is not closed with ]");
+  // A table header, with its line, not the reader's "key 't.++'".
+  EXPECT_EQ(error_of("[t]\na = 1\n"),
+            "line 1: table [t]: tables are not supported (one key per long option, at the top)");
+  EXPECT_EQ(error_of("a = 1\n  [[t]] # c\n"),
+            "line 2: table [[t]]: tables are not supported (one key per long option, at the top)");
+  // A '[' inside an array's lines is no table.
+  EXPECT_EQ(error_of("a = [\n[\"x\"],\n]\n"), "");
 }
 
 }  // namespace

@@ -461,5 +461,48 @@ TEST(Identity, UserImpliesNoNewPrivsUnlessAllowed) {
             "--allow-new-privs needs --user (it undoes the no_new_privs --user implies)");
 }
 
+TEST(Identity, SecurebitsAreNamedAndCheckedBeforeAnythingStarts) {
+  testing::FakeSystem sys;
+  auto with = [](std::vector<std::string> bits) {
+    Options o;
+    o.has_user = true;
+    o.user = "0";
+    o.securebits = std::move(bits);
+    return o;
+  };
+  LaunchPlan plan;
+  PlanError perr;
+  const bool ok = build(with({"noroot"}), sys, &plan, &perr);
+  const std::string setpcap = ok ? "" : perr.msg;
+  if (setpcap.find("needs CAP_SETPCAP") != std::string::npos) {
+    // The refusal itself is what a process without CAP_SETPCAP must see.
+    EXPECT_EQ(setpcap,
+              "--securebits noroot: setting the securebits needs CAP_SETPCAP, which boxjail does "
+              "not have (run it as root, or leave --securebits out: a PROGRAM that is not root "
+              "gains nothing from them)");
+    GTEST_SKIP() << "the rest needs CAP_SETPCAP, which this test process lacks";
+  }
+  if (setpcap.find("needs CAP_SETUID and CAP_SETGID") != std::string::npos)
+    GTEST_SKIP() << "--user 0 needs CAP_SETUID and CAP_SETGID, which this test process lacks";
+  EXPECT_EQ(setpcap, "");
+  EXPECT_EQ(error_of(with({"noroot,nroot"}), sys),
+            "--securebits noroot,nroot: unknown securebit 'nroot' (one of noroot, noroot_locked, "
+            "no_setuid_fixup, no_setuid_fixup_locked, keep_caps_locked, no_cap_ambient_raise, "
+            "no_cap_ambient_raise_locked)");
+  EXPECT_EQ(error_of(with({"keep_caps"}), sys),
+            "--securebits keep_caps: keep_caps is cleared by every execve, so it would never "
+            "reach PROGRAM (--cap-keep keeps capabilities across --user)");
+  Options keep = with({"no_cap_ambient_raise"});
+  keep.cap_keep = {"net_admin"};
+  EXPECT_EQ(error_of(keep, sys),
+            "--securebits no_cap_ambient_raise: no_cap_ambient_raise cannot be combined with "
+            "--cap-keep (the kept capabilities reach PROGRAM through the ambient set)");
+  LaunchPlan both;
+  ASSERT_TRUE(build(with({"SECBIT_NOROOT", "no_cap_ambient_raise_locked"}), sys, &both, &perr))
+      << perr.msg;
+  // boxjail's five, and the one asked for (NOROOT is among the five).
+  EXPECT_EQ(both.identity.child.securebits, 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x80);
+}
+
 }  // namespace
 }  // namespace boxjail

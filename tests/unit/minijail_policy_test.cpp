@@ -20,6 +20,9 @@
 #include <cstddef>
 #include <cstring>
 
+#include "boxjail/seccomp.h"
+#include "seccomp/bpf_run.h"
+
 namespace boxjail {
 namespace {
 
@@ -180,36 +183,12 @@ uint32_t run(const std::vector<sock_filter>& prog, int nr, const uint64_t (&args
   d.nr = nr;
   d.arch = AUDIT_ARCH_X86_64;
   for (int i = 0; i < 6; ++i) d.args[i] = args[i];
-  unsigned char bytes[sizeof d];
-  std::memcpy(bytes, &d, sizeof d);
-  uint32_t a = 0, x = 0;
-  uint32_t mem[BPF_MEMWORDS] = {};
-  for (size_t pc = 0; pc < prog.size(); ++pc) {
-    const sock_filter& f = prog[pc];
-    switch (f.code) {
-      case BPF_LD | BPF_W | BPF_ABS: std::memcpy(&a, bytes + f.k, 4); break;
-      case BPF_LD | BPF_IMM: a = f.k; break;
-      case BPF_LDX | BPF_IMM: x = f.k; break;
-      case BPF_LD | BPF_MEM: a = mem[f.k]; break;
-      case BPF_LDX | BPF_MEM: x = mem[f.k]; break;
-      case BPF_ST: mem[f.k] = a; break;
-      case BPF_STX: mem[f.k] = x; break;
-      case BPF_ALU | BPF_AND | BPF_K: a &= f.k; break;
-      case BPF_ALU | BPF_OR | BPF_K: a |= f.k; break;
-      case BPF_MISC | BPF_TAX: x = a; break;
-      case BPF_MISC | BPF_TXA: a = x; break;
-      case BPF_JMP | BPF_JA: pc += f.k; break;
-      case BPF_JMP | BPF_JEQ | BPF_K: pc += a == f.k ? f.jt : f.jf; break;
-      case BPF_JMP | BPF_JGT | BPF_K: pc += a > f.k ? f.jt : f.jf; break;
-      case BPF_JMP | BPF_JGE | BPF_K: pc += a >= f.k ? f.jt : f.jf; break;
-      case BPF_JMP | BPF_JSET | BPF_K: pc += (a & f.k) ? f.jt : f.jf; break;
-      case BPF_RET | BPF_K: return f.k;
-      case BPF_RET | BPF_A: return a;
-      default: ADD_FAILURE() << "instruction 0x" << std::hex << f.code; return 0;
-    }
-  }
-  ADD_FAILURE() << "fell off the program";
-  return 0;
+  uint32_t ret = 0;
+  int steps = 0;
+  if (bpf_run(prog.data(), prog.size(), &d, &ret, &steps) != 0)
+    ADD_FAILURE() << "the program fell off its end or has an instruction not simulated, at "
+                  << steps;
+  return ret;
 }
 
 std::vector<sock_filter> compiled(const std::string& policy) {

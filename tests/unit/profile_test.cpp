@@ -196,8 +196,7 @@ TEST(Profile, Errors) {
   EXPECT_EQ(error({"--profile", open.c_str(), "true"}).rfind("--profile " + open + ": writable by others", 0), 0u);
   const std::string bad = d.file("bad.toml", "reapp = true\n");
   EXPECT_EQ(error({"--profile", bad.c_str(), "true"}),
-            "--profile " + bad + ": key 'reapp': unknown (a key is a long option without its --, "
-            "such as rlimit; see boxjail --help)");
+            "--profile " + bad + ": key 'reapp': unknown; did you mean reap? (see boxjail --help)");
   const std::string cmd = d.file("cmd.toml", "command = [\"sh\"]\n");
   EXPECT_EQ(error({"--profile", cmd.c_str(), "true"}),
             "--profile " + cmd + ": key 'command': not allowed in a profile (PROGRAM comes from "

@@ -293,8 +293,8 @@ TEST(SyscallGroups, UnknownGroupsAreRefusedNamingTheFlag) {
   Options a;
   a.seccomp_allow = {"execve,@file-systems"};
   EXPECT_EQ(error_of(a),
-            "--seccomp-allow execve,@file-systems: unknown group '@file-systems' (boxjail "
-            "--list-syscall-groups lists the groups and families)");
+            "--seccomp-allow execve,@file-systems: unknown group '@file-systems'; did you mean "
+            "@file-system?");
   std::string out, err;
   EXPECT_FALSE(seccomp::list_groups("@nope", &out, &err));
   EXPECT_EQ(err,

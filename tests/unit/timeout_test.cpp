@@ -121,7 +121,7 @@ TEST(Timeout, ReapGraceGoesWithIt) {
   o.reap_grace = "0.5";
   o.has_reap_grace = true;
   LaunchPlan without;
-  EXPECT_EQ(build(o, &without).msg, "--reap-grace needs --reap, --signal-group or --timeout");
+  EXPECT_EQ(build(o, &without).msg, "--reap-grace needs --reap, --signal-group, --timeout or --ready");
 }
 
 TEST(Timeout, DryRunSaysWhoGetsWhatAndWhen) {
