@@ -259,8 +259,11 @@ TEST_F(Lifecycle, RefusalsNameWhy) {
     EXPECT_EQ(r.code(), 125) << msg;
     EXPECT_EQ(r.err, "boxjail: " + msg + "\n");
   }
-  // --stop is the command line's, never a config file's.
+  // --stop is the command line's, never a config file's (where config
+  // files can be read at all: a rootless user namespace refuses them).
   const std::string config = at("box.toml");
+  if (std::string why = privilege::policy_files_refused_in(dir_.path); !why.empty())
+    GTEST_SKIP() << "the refusals above passed; the config-file case cannot run: " << why;
   std::ofstream(config) << "stop = \"" << pidfile() << "\"\n";
   Result c = boxjail({"--config", config, "true"});
   EXPECT_EQ(c.code(), 125);

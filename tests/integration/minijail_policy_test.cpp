@@ -32,22 +32,25 @@ std::vector<std::string> under(const std::vector<std::string>& mode, const std::
   return v;
 }
 
+// What tests/seccomp/probe.policy does to the probe's attempts: socket:
+// arg0 == AF_UNIX; return 97 fails an AF_INET socket with EAFNOSUPPORT,
+// while an AF_UNIX one is made (its connect to a name nobody listens on
+// gets the kernel's ECONNREFUSED); uname: return ENOSYS; the ioctl
+// conditions let the probe's own terminal queries through.
+void expect_policy_held(const json& j, const std::string& mode) {
+  EXPECT_EQ(attempt_errno(j, "connect", "1"), EAFNOSUPPORT) << mode;
+  EXPECT_EQ(attempt_errno(j, "unix-connect", "bj-mj-none"), ECONNREFUSED) << mode;
+  EXPECT_EQ(attempt_errno(j, "uname"), ENOSYS) << mode;
+  EXPECT_GT(j["fds"].size(), 0u) << mode;
+}
+
 TEST(MinijailPolicy, ConditionsFailOnlyTheCallsTheyName) {
   if (std::string why = file_refused(kPolicy); !why.empty()) GTEST_SKIP() << why;
   for (const auto& mode : all_modes()) {
     Result r = boxjail(under(mode, kPolicy, {"--connect", "1", "--unix-connect", "bj-mj-none",
                                              "--uname"}));
     ASSERT_EQ(r.code(), 0) << mode_label(mode) << ": " << r.err;
-    json j = parse_probe(r.out);
-    // socket: arg0 == AF_UNIX; return 97. An AF_INET socket fails with
-    // EAFNOSUPPORT; an AF_UNIX one is made, and its connect to a name
-    // nobody listens on gets the kernel's ECONNREFUSED.
-    EXPECT_EQ(attempt_errno(j, "connect", "1"), EAFNOSUPPORT) << mode_label(mode);
-    EXPECT_EQ(attempt_errno(j, "unix-connect", "bj-mj-none"), ECONNREFUSED) << mode_label(mode);
-    // uname: return ENOSYS.
-    EXPECT_EQ(attempt_errno(j, "uname"), ENOSYS) << mode_label(mode);
-    // The ioctl conditions let the probe's own terminal queries through.
-    EXPECT_GT(j["fds"].size(), 0u) << mode_label(mode);
+    expect_policy_held(parse_probe(r.out), mode_label(mode));
     if (mode.empty()) {  // named denials: the supervisor names the line
       EXPECT_NE(r.err.find("called socket (41) with 0x2"), std::string::npos) << r.err;
       EXPECT_NE(r.err.find("denied by " + kPolicy + ":"), std::string::npos) << r.err;
@@ -80,11 +83,7 @@ TEST(MinijailPolicy, AProfileCarriesTheSameConditions) {
                        "bj-mj-none", "--uname"});
     Result r = boxjail(v);
     ASSERT_EQ(r.code(), 0) << mode_label(mode) << ": " << r.err;
-    json j = parse_probe(r.out);
-    EXPECT_EQ(attempt_errno(j, "connect", "1"), EAFNOSUPPORT) << mode_label(mode);
-    EXPECT_EQ(attempt_errno(j, "unix-connect", "bj-mj-none"), ECONNREFUSED) << mode_label(mode);
-    EXPECT_EQ(attempt_errno(j, "uname"), ENOSYS) << mode_label(mode);
-    EXPECT_GT(j["fds"].size(), 0u) << mode_label(mode);
+    expect_policy_held(parse_probe(r.out), mode_label(mode));
   }
   // A condition alone makes an allowlist, and says how to finish it.
   std::ofstream(profile) << "seccomp-rule = \"socket: arg0 == AF_UNIX\"\n";
