@@ -12,18 +12,17 @@
 namespace boxjail {
 namespace {
 
-// A JSON value, objects in their members' order.
+// A JSON value, objects in their members' order. (A member is a struct of
+// its own, not a std::pair: a pair of the incomplete Value is not allowed,
+// and clang's libstdc++ build refuses it.)
+struct Member;
 struct Value {
   enum Kind { kNull, kBool, kNumber, kString, kArray, kObject } kind = kNull;
   std::string text;  // bool, number (as written) or string (unescaped)
   std::vector<Value> items;
-  std::vector<std::pair<std::string, Value>> members;
+  std::vector<Member> members;
 
-  const Value* get(std::string_view key) const {
-    for (const auto& [k, v] : members)
-      if (k == key) return &v;
-    return nullptr;
-  }
+  const Value* get(std::string_view key) const;
   bool null() const { return kind == kNull; }
   bool truthy() const { return kind == kBool && text == "true"; }
   std::string str(std::string_view key) const {
@@ -32,6 +31,17 @@ struct Value {
   }
   std::string scalar() const { return kind == kNull ? "null" : text; }
 };
+
+struct Member {
+  std::string key;
+  Value value;
+};
+
+const Value* Value::get(std::string_view key) const {
+  for (const auto& [k, v] : members)
+    if (k == key) return &v;
+  return nullptr;
+}
 
 class Parser {
  public:
@@ -113,7 +123,7 @@ class Parser {
         if (!lit(":")) return false;
         Value m;
         if (!value(&m)) return false;
-        v->members.emplace_back(std::move(key), std::move(m));
+        v->members.push_back(Member{std::move(key), std::move(m)});
         ws();
         if (lit("}")) return true;
         if (!lit(",")) return false;
