@@ -1,4 +1,5 @@
 #include "boxjail/cgroup.h"
+#include "boxjail/wire.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -968,6 +969,67 @@ void CgroupRuntime::remove_created() {
   busy_.clear();
   moved_from_.clear();
   moved_leaf_.clear();
+}
+
+void CgroupRuntime::save(wire::Out* out) {
+  release_fds();
+  out->num(plan_ != nullptr);
+  if (!plan_) return;
+  out->num(plan_->active);
+  out->str(plan_->spec);
+  out->num(static_cast<int64_t>(plan_->places.size()));
+  for (const Place& p : plan_->places) {
+    out->str(p.hierarchy.mount);
+    out->str(p.hierarchy.root);
+    out->num(p.hierarchy.v2);
+    out->strs(p.hierarchy.controllers);
+    out->str(p.dir);
+    out->strs(p.enable);
+    out->str(p.why);
+  }
+  out->num(static_cast<int64_t>(before_.size()));
+  for (const Counts& c : before_) {
+    out->num(c.oom_kills);
+    out->num(c.limit_hits);
+    out->num(c.pids_max);
+  }
+  out->strs(created_);
+  out->strs(busy_);
+  out->strs(origins_);
+  out->num(static_cast<int64_t>(enabled_.size()));
+  for (const auto& [dir, controller] : enabled_) {
+    out->str(dir);
+    out->str(controller);
+  }
+  out->str(moved_from_);
+  out->str(moved_leaf_);
+}
+
+bool CgroupRuntime::restore(wire::In* in, CgroupPlan* plan) {
+  bool have = false;
+  if (!in->num(&have)) return false;
+  if (!have) return true;
+  size_t n = 0;
+  if (!in->num(&plan->active) || !in->str(&plan->spec) || !in->num(&n) || n > 64) return false;
+  plan->places.assign(n, Place());
+  for (Place& p : plan->places)
+    if (!in->str(&p.hierarchy.mount) || !in->str(&p.hierarchy.root) ||
+        !in->num(&p.hierarchy.v2) || !in->strs(&p.hierarchy.controllers) || !in->str(&p.dir) ||
+        !in->strs(&p.enable) || !in->str(&p.why))
+      return false;
+  if (!in->num(&n) || n > 64) return false;
+  before_.assign(n, Counts());
+  for (Counts& c : before_)
+    if (!in->num(&c.oom_kills) || !in->num(&c.limit_hits) || !in->num(&c.pids_max)) return false;
+  if (!in->strs(&created_) || !in->strs(&busy_) || !in->strs(&origins_) || !in->num(&n) ||
+      n > 256)
+    return false;
+  enabled_.assign(n, {});
+  for (auto& [dir, controller] : enabled_)
+    if (!in->str(&dir) || !in->str(&controller)) return false;
+  if (!in->str(&moved_from_) || !in->str(&moved_leaf_)) return false;
+  plan_ = plan;
+  return true;
 }
 
 }  // namespace boxjail::cgroup

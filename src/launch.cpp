@@ -25,6 +25,8 @@
 #include "boxjail/cgroup.h"
 #include "boxjail/child.h"
 #include "boxjail/death.h"
+#include "boxjail/finish.h"
+#include "boxjail/handover.h"
 #include "boxjail/io.h"
 #include "boxjail/landlock.h"
 #include "boxjail/learn.h"
@@ -172,7 +174,25 @@ std::string describe_failure(const LaunchPlan& plan, const StepFailure& f) {
       return describe_identity_failure(plan, f.detail, why);
     case Step::kSeccomp:
       return std::string("seccomp: loading ") +
-             (f.detail == 0 ? "the jail's filter" : "the filter") + ": " + why;
+             (f.detail == 0 ? "the jail's filter" : "the filter") + ": " + why +
+             (f.err == EBUSY && f.detail != 0
+                  ? " (a seccomp listener is in place already, for example the one of an "
+                    "enclosing boxjail's named denials, and the kernel allows one per filter "
+                    "chain: run this boxjail with --detach, which needs none, or the enclosing "
+                    "one with --detach or --seccomp-bpf)"
+                  : "");
+    case Step::kSched:
+      if (f.detail == 0 && !plan.cpus_spec.empty())
+        return "--cpus " + plan.cpus_spec + ": sched_setaffinity: " + why;
+      if (f.detail == 1 && plan.set_nice)
+        return "--nice " + std::to_string(plan.nice) + ": setpriority: " + why +
+               (f.err == EACCES || f.err == EPERM
+                    ? " (a lower value than boxjail's own needs CAP_SYS_NICE in the initial "
+                      "user namespace, or a matching RLIMIT_NICE)"
+                    : "");
+      if (f.detail == 2 && plan.set_oom_score_adj)
+        return "--oom-score-adj " + std::to_string(plan.oom_score_adj) + ": " + why;
+      break;
     case Step::kChdir:
       return "--chdir " + plan.chdir + ": " + why;
     case Step::kNetns:
@@ -496,68 +516,6 @@ void finish(Runtime* rt) {
 std::string start_line(const PidRecord& r) {
   return "{\"child-pid\": " + std::to_string(r.pid) +
          ", \"start-time\": " + std::to_string(r.start_time) + "}\n";
-}
-
-double seconds(const timeval& t) {
-  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-}
-
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-// The resource report at the end: wait4()'s rusage, and the cgroup's
-// peaks where --cgroup gave one. As JSON fields for --status-fd...
-std::string end_line(int status, double elapsed, const rusage& ru, const cgroup::Usage& cg) {
-  std::string j = WIFEXITED(status)
-                      ? "{\"exit-code\": " + std::to_string(WEXITSTATUS(status))
-                      : "{\"signal\": " + std::to_string(WTERMSIG(status)) +
-                            ", \"core-dumped\": " + (WCOREDUMP(status) ? "true" : "false");
-  j += ", \"elapsed-s\": " + fixed(elapsed, 3) + ", \"user-cpu-s\": " +
-       fixed(seconds(ru.ru_utime), 3) + ", \"sys-cpu-s\": " + fixed(seconds(ru.ru_stime), 3) +
-       ", \"max-rss-kib\": " + std::to_string(ru.ru_maxrss);
-  if (cg.peak_memory >= 0) j += ", \"cgroup-peak-memory-bytes\": " + std::to_string(cg.peak_memory);
-  if (cg.peak_pids >= 0) j += ", \"cgroup-peak-pids\": " + std::to_string(cg.peak_pids);
-  if (cg.cpu_usec >= 0) j += ", \"cgroup-cpu-usec\": " + std::to_string(cg.cpu_usec);
-  return j + "}\n";
-}
-
-// ... and as one line at info level.
-std::string report_line(const std::string& program, pid_t pid, int status, double elapsed,
-                        const rusage& ru, const cgroup::Usage& cg) {
-  std::string l = death::who(program, pid) + " ";
-  l += WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                         : "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-                               strsignal(WTERMSIG(status)) + ")";
-  l += " after " + fixed(elapsed, 1) + "s; cpu " + fixed(seconds(ru.ru_utime), 1) + "s user " +
-       fixed(seconds(ru.ru_stime), 1) + "s sys; max RSS " +
-       std::to_string(ru.ru_maxrss / 1024) + " MiB";
-  if (cg.peak_memory >= 0)
-    l += "; peak memory " + std::to_string(cg.peak_memory / (1024 * 1024)) + " MiB";
-  if (cg.peak_pids >= 0) l += "; peak pids " + std::to_string(cg.peak_pids);
-  return l;
-}
-
-// Why PROGRAM ended, when a limit of the jail's ended it (death.h).
-death::Reason explain_end(const LaunchPlan& plan, pid_t pid, int status, const rusage& ru,
-                          const cgroup::Usage& cg, bool timed_out, bool seccomp_logged) {
-  death::Facts f;
-  f.program = plan.program;
-  f.pid = pid;
-  f.status = status;
-  f.cpu_seconds = seconds(ru.ru_utime) + seconds(ru.ru_stime);
-  f.timed_out = timed_out;
-  f.timeout_flag = "--timeout " + plan.timeout.spec;
-  f.seccomp = plan.seccomp.active;
-  f.seccomp_logged = seccomp_logged;
-  f.cpu = death::limit_of(plan.rlimits, RLIMIT_CPU);
-  f.fsize = death::limit_of(plan.rlimits, RLIMIT_FSIZE);
-  f.cgroup = cg;
-  f.memory_flags = cgroup::setting_flags(plan.cgroup, "memory");
-  f.pids_flags = cgroup::setting_flags(plan.cgroup, "pids");
-  return death::explain(f);
 }
 
 // Checks and locks the PID file and creates its temporary, all before
@@ -917,29 +875,39 @@ int launch(const LaunchPlan& plan) {
     so.ready_failed = &ready_failed;
     if (plan.cgroup.active) so.cgroup = &rt.cgroup;
   }
+  // Nothing but signals and wait4() to serve until PROGRAM ends or a call
+  // is denied or the time limit is reached: boxjail-wait does that in a
+  // few pages, and execs boxjail again for any of those (handover.h).
+  // A denial already named stays with this boxjail: its record is not
+  // handed over.
+  if (!learner && !denied && !rt.ready && (!denials || denials->json().empty()) &&
+      !under_valgrind()) {
+    std::string why;
+    UniqueFd waiter = handover::find_waiter(&why);
+    if (!waiter.valid() && !why.empty() && log::enabled(log::Level::kInfo))
+      log::info(why + ": the supervisor stays boxjail, at its full size");
+    if (waiter.valid() && log::enabled(log::Level::kDebug))
+      log::debug("supervising in place: -vv shows each signal forwarded");
+    else if (waiter.valid() &&
+             !handover::exec_waiter(waiter, so, end_facts(plan, pid, started), rec, &rt.cgroup,
+                                    plan.pidfile.empty() ? nullptr : &pf, plan.seccomp, &why))
+      log::warn(why + ": the supervisor stays boxjail");
+  }
   int status = supervise(so);
   if (rt.ready && rt.ready->state() != ready::Waiter::State::kReady && !ready_failed)
     log::error(rt.ready->flag() + ": PROGRAM (pid " + std::to_string(pid) + ") " +
                ready::describe_status(status) + " before it was ready");
   rt.timer.reset();
   listener.reset();
-  std::string seccomp_json;
-  if (denials) {
-    if (std::string s = denials->summary(); !s.empty()) log::warn(s);
-    seccomp_json = denials->json();
-    // boxjail ended PROGRAM for the filter: its status is the one the
-    // kernel's kill-process would have given.
-    if (denials->killed_program() && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      status = SIGSYS;
-  }
-  std::string landlock_json;
+  EndEvents ev;
+  if (denials) add_denials(*denials, &status, &ev);
   if (denied) {
     // The kernel sends the last records a little after PROGRAM's end.
     denied->settle(pid, 300);
     std::vector<std::string> lines = denied->report(20);
     for (const auto& l : lines) log::warn("landlock: PROGRAM was denied " + l);
     if (std::string c = denied->caveat(); !c.empty()) log::warn("landlock: " + c);
-    landlock_json = denied->json();
+    ev.landlock_json = denied->json();
   }
   if (learner) {
     std::string msg;
@@ -952,40 +920,11 @@ int launch(const LaunchPlan& plan) {
                 "; replay with --config " + plan.learn_file);
     }
   }
-  timespec ended{};
-  clock_gettime(CLOCK_MONOTONIC, &ended);
-  const double elapsed = static_cast<double>(ended.tv_sec - started.tv_sec) +
-                         static_cast<double>(ended.tv_nsec - started.tv_nsec) / 1e9;
-  const cgroup::Usage cg =
-      rt.cgroup.finish(plan.status_fd >= 0 || log::enabled(log::Level::kInfo));
-  const death::Reason why = explain_end(plan, pid, status, usage, cg, timed_out,
-                                        denials && denials->killed_program());
-  if (!why.line.empty() && !why.logged) log::warn(why.line);
-  if (log::enabled(log::Level::kInfo))
-    log::info(report_line(plan.program, pid, status, elapsed, usage, cg) +
-              (timed_out ? "; the time limit (--timeout) ended it: exit status 124" : ""));
-  if (plan.status_fd >= 0) {
-    std::string end = end_line(status, elapsed, usage, cg);
-    end.insert(end.size() - 2, death::json_fields(why));
-    if (!seccomp_json.empty()) end.insert(end.size() - 2, ", \"seccomp\": " + seccomp_json);
-    if (!landlock_json.empty()) end.insert(end.size() - 2, ", \"landlock\": " + landlock_json);
-    if (plan.timeout.active)
-      end.insert(end.size() - 2, std::string(", \"timeout\": ") + (timed_out ? "true" : "false"));
-    if (rt.ready)
-      end.insert(end.size() - 2, std::string(", \"ready\": ") +
-                                     (rt.ready->state() == ready::Waiter::State::kReady ? "true"
-                                                                                         : "false"));
-    write_all_quietly(plan.status_fd, end);
-    close(plan.status_fd);
-  }
-  if (!plan.pidfile.empty()) {
-    std::string msg;
-    if (!pf.remove_if_holds(rec, &msg)) log::warn(msg);
-  }
-  // As timeout(1): 124 once the limit was reached, whatever PROGRAM's own
-  // status (the end line and the report above carry that).
-  // --ready-timeout's end is 124 too; a PROGRAM that closed fd:N unready, 125.
-  exit_like(timed_out ? 124 << 8 : ready_failed ? ready_failed << 8 : status);
+  EndFacts facts = end_facts(plan, pid, started);
+  if (rt.ready) facts.ready = rt.ready->state() == ready::Waiter::State::kReady;
+  ev.timed_out = timed_out;
+  ev.ready_failed = ready_failed;
+  finish_box(facts, status, usage, ev, &rt.cgroup, &pf, rec);
 }
 
 }  // namespace boxjail

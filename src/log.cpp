@@ -55,6 +55,7 @@ spdlog::level::level_enum to_spd(Level l) {
 void set_level(Level level) { g_level = level; }
 Level level() { return g_level; }
 void set_fd(int fd) { g_fd = fd; }
+int fd() { return g_fd; }
 
 bool parse_level(std::string_view name, Level* out) {
   static constexpr std::pair<std::string_view, Level> kNames[] = {

@@ -6,6 +6,7 @@
 
 #include "boxjail/cli.h"
 #include "boxjail/features.h"
+#include "boxjail/handover.h"
 #include "boxjail/help.h"
 #include "boxjail/io.h"
 #include "boxjail/launch.h"
@@ -16,6 +17,7 @@
 #include "boxjail/seccomp_groups.h"
 #include "boxjail/stop.h"
 #include "boxjail/sysfacts.h"
+#include "boxjail/wait_abi.h"
 
 namespace {
 
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
                "); install boxjail without the setuid and setgid bits");
     return 125;
   }
+  // boxjail-wait, once PROGRAM has ended: the end of a supervised box.
+  if (argc == 3 && std::string(argv[1]) == BJ_WAIT_RESUME_FLAG) handover::resume(argv[2]);
   Options opts;
   CliResult cli = parse_cli(argc, argv, &opts);
   if (cli.kind == CliResult::kExit) {

@@ -68,11 +68,7 @@ bool Listener::take(pid_t child, int number, int status_rd, std::string* err) {
     int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), number, 0));
     if (fd >= 0) {
       fcntl(fd, F_SETFD, FD_CLOEXEC);
-      fd_.reset(fd);
-      size_t rq = 0, rs = 0;
-      sizes(&rq, &rs);
-      req_.assign(rq, 0);
-      resp_.assign(rs, 0);
+      adopt(fd);
       return true;
     }
     if (errno != EBADF)
@@ -87,6 +83,14 @@ bool Listener::take(pid_t child, int number, int status_rd, std::string* err) {
     waited_us += step;
   }
   return *err = "the child made no seccomp listener within 10 s", false;
+}
+
+void Listener::adopt(int fd) {
+  fd_.reset(fd);
+  size_t rq = 0, rs = 0;
+  sizes(&rq, &rs);
+  req_.assign(rq, 0);
+  resp_.assign(rs, 0);
 }
 
 bool Listener::still_waiting(uint64_t id) const {

@@ -1,4 +1,5 @@
 #include "boxjail/pidfile.h"
+#include "boxjail/wire.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -279,6 +280,25 @@ void PidFile::release() {
     unlinkat(dir_.get(), lock_name_.c_str(), 0);
     lock_.reset();
   }
+}
+
+void PidFile::save(wire::Out* out, std::vector<int>* keep) const {
+  for (const std::string* s : {&path_, &dir_path_, &name_, &lock_name_, &tmp_name_, &flag_})
+    out->str(*s);
+  out->num(dir_.get());
+  if (dir_.valid()) keep->push_back(dir_.get());
+}
+
+bool PidFile::restore(wire::In* in) {
+  for (std::string* s : {&path_, &dir_path_, &name_, &lock_name_, &tmp_name_, &flag_})
+    if (!in->str(s)) return false;
+  int fd = -1;
+  if (!in->num(&fd)) return false;
+  struct stat st {};
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode))) return false;
+  if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  dir_.reset(fd);
+  return true;
 }
 
 bool PidFile::remove_if_holds(const PidRecord& r, std::string* err) {

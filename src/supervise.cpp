@@ -147,6 +147,8 @@ bool group_alive(pid_t pgid) {
   return found;
 }
 
+}  // namespace
+
 // After PROGRAM: SIGTERM to what is left (its process group, and with
 // reaping every adopted child), then SIGKILL after the grace period; reaps
 // them all.
@@ -179,6 +181,8 @@ void end_the_rest(const SuperviseOptions& o) {
     for (int i = 0; i < 100 && group_alive(o.child); ++i) nanosleep(&ts, nullptr);
   }
 }
+
+namespace {
 
 // --timeout: the caller's timerfd fires at the limit (SIGNAL), then once
 // more after the grace (SIGKILL). Both waits read it: poll() when it is

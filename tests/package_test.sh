@@ -24,6 +24,7 @@ trap 'rm -rf "$scratch"' EXIT
 # The files an install has, relative to its prefix.
 expected=(
   bin/boxjail
+  bin/boxjail-wait
   share/man/man1/boxjail.1.gz
   share/bash-completion/completions/boxjail
   share/zsh/site-functions/_boxjail
@@ -95,6 +96,9 @@ deb)
     ! readelf -d "$scratch/x/usr/bin/boxjail" | grep -q NEEDED || fail "the packaged binary has DT_NEEDED"
     ! readelf -l "$scratch/x/usr/bin/boxjail" | grep -q INTERP || fail "the packaged binary has PT_INTERP"
     readelf -S "$scratch/x/usr/bin/boxjail" | grep -q '\.debug_info' && fail "the packaged binary is not stripped"
+    # boxjail-wait never relocates itself: stripping must not have added any.
+    readelf -rW "$scratch/x/usr/bin/boxjail-wait" | grep -q 'There are no relocations' ||
+      fail "the packaged boxjail-wait has relocations"
   fi
   "$scratch/x/usr/bin/boxjail" --version | grep -q "fault injection: off" ||
     fail "the packaged binary is a fault-injection build"

@@ -28,6 +28,10 @@
 namespace boxjail {
 
 struct Options;
+namespace wire {
+class In;
+class Out;
+}  // namespace wire
 
 namespace cgroup {
 
@@ -158,6 +162,14 @@ class CgroupRuntime {
   void signal_descendants(int sig, pid_t except_pid, pid_t except_pgid);
   /// --no-fork, after a failed step: move back to where we were, then remove.
   void leave_and_remove();
+
+  /// For the boxjail that resumes after boxjail-wait (handover.h): what
+  /// finish() needs, the plan's places with it. The descriptors are
+  /// released first; the end needs none.
+  void save(wire::Out* out);
+  /// Takes back what save() wrote; the places go into `plan`, which must
+  /// outlive this.
+  bool restore(wire::In* in, CgroupPlan* plan);
 
  private:
   struct Counts {

@@ -16,6 +16,7 @@ Level level();
 bool parse_level(std::string_view name, Level* out);
 /// Lines go to descriptor `fd` (default 2) from now on.
 void set_fd(int fd);
+int fd();
 
 /// Whether a line at `level` would be written; check it before building an
 /// expensive message.

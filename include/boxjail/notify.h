@@ -53,6 +53,8 @@ class Listener {
   int fd() const { return fd_.get(); }
   bool valid() const { return fd_.valid(); }
   void reset() { fd_.reset(); }
+  /// Takes a listener descriptor handed over by boxjail-wait (handover.h).
+  void adopt(int fd);
   /// Receives one call and answers it as `h` says (killing the caller's
   /// whole process for kKill). False when nothing was received.
   bool serve_one(Handler& h, bool pre_exec);

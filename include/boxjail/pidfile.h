@@ -12,11 +12,16 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "boxjail/unique_fd.h"
 
 namespace boxjail {
+namespace wire {
+class In;
+class Out;
+}  // namespace wire
 
 struct PidRecord {
   pid_t pid = 0;
@@ -63,6 +68,12 @@ class PidFile {
   bool remove_if_holds(const PidRecord& r, std::string* err);
   /// Takes the sidecar lock only (--stop holds it while it stops the box).
   bool lock(std::string* err) { return take_lock(err); }
+
+  /// For the boxjail that resumes after boxjail-wait (handover.h), once
+  /// committed and released: the names, and the directory's descriptor,
+  /// whose number goes into `keep` (it must survive the execs).
+  void save(wire::Out* out, std::vector<int>* keep) const;
+  bool restore(wire::In* in);
   /// With the lock held: removes PATH if it still holds `r`.
   void remove_locked(const PidRecord& r);
 

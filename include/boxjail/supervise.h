@@ -87,4 +87,11 @@ void release_startup_memory();
 /// death by the same signal (core dumps off), falling back to 128+N.
 [[noreturn]] void exit_like(int status);
 
+/// After PROGRAM: SIGTERM to what is left of it (with `signal_group` its
+/// process group; with `reap` every child of ours), SIGKILL after
+/// `grace_ms`, and every child reaped. supervise() does this itself when
+/// `cleanup` or `signal_group` is set; the resumed boxjail after
+/// boxjail-wait calls it (handover.h).
+void end_the_rest(const SuperviseOptions& o);
+
 }  // namespace boxjail
