@@ -128,16 +128,50 @@ std::string describe_fd_step(const LaunchPlan& plan, int32_t index) {
   return "descriptors";
 }
 
+// Whether `id` is inside a mapping of /proc/self/{uid,gid}_map (`which`).
+bool id_mapped(const char* which, unsigned long id) {
+  FILE* f = fopen((std::string("/proc/self/") + which + "_map").c_str(), "re");
+  if (!f) return true;  // cannot tell: say nothing
+  unsigned long inside = 0, outside = 0, count = 0;
+  bool mapped = false;
+  while (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
+    mapped |= id >= inside && id - inside < count;
+  fclose(f);
+  return mapped;
+}
+
+// Why a user namespace refuses --user's ids, when it does.
+std::string userns_hint(const ChildIdentity& id, int32_t detail) {
+  if (!id_mapped("uid", id.uid))
+    return " (uid " + std::to_string(id.uid) +
+           " is not mapped in this user namespace: see /proc/self/uid_map)";
+  if (!id_mapped("gid", id.gid))
+    return " (gid " + std::to_string(id.gid) +
+           " is not mapped in this user namespace: see /proc/self/gid_map)";
+  if (detail == kIdGroups) {
+    char buf[16] = {};
+    FILE* f = fopen("/proc/self/setgroups", "re");
+    if (f) {
+      if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
+      fclose(f);
+    }
+    if (std::strncmp(buf, "deny", 4) == 0)
+      return " (this user namespace denies setgroups: /proc/self/setgroups says deny, as "
+             "after unshare -r; its owner can map groups with newgidmap)";
+  }
+  return "";
+}
+
 std::string describe_identity_failure(const LaunchPlan& plan, int32_t detail,
                                       const std::string& why) {
   const ChildIdentity& id = plan.identity.child;
   const std::string who = "uid " + std::to_string(id.uid) + ", gid " + std::to_string(id.gid);
   switch (detail) {
     case kIdBounding: return "--cap-drop: dropping from the bounding set: " + why;
-    case kIdGroups: return "--user (" + who + "): setgroups: " + why;
-    case kIdGid: return "--user (" + who + "): setresgid: " + why;
+    case kIdGroups: return "--user (" + who + "): setgroups: " + why + userns_hint(id, detail);
+    case kIdGid: return "--user (" + who + "): setresgid: " + why + userns_hint(id, detail);
     case kIdKeepCaps: return "--cap-keep: PR_SET_KEEPCAPS: " + why;
-    case kIdUid: return "--user (" + who + "): setresuid: " + why;
+    case kIdUid: return "--user (" + who + "): setresuid: " + why + userns_hint(id, detail);
     case kIdRegainedRoot:
       return "--user (" + who + "): uid or gid 0 could be regained after the change; "
              "refusing to run PROGRAM";
@@ -762,7 +796,15 @@ int launch(const LaunchPlan& plan) {
   clock_gettime(CLOCK_MONOTONIC, &started);
   pid_t pid = start(&rt, wr.get());
   if (pid < 0) {
-    log::error(std::string("fork: ") + std::strerror(errno));
+    const int err = errno;
+    log::error(std::string("fork: ") + std::strerror(err) +
+               (plan.cgroup.active && (err == EACCES || err == EPERM)
+                    ? " (--cgroup " + plan.cgroup.spec +
+                          ": moving PROGRAM into it needs write access to cgroup.procs of the "
+                          "nearest cgroup above both boxjail's and it; the owner of a delegated "
+                          "subtree runs boxjail from inside the subtree, as systemd's "
+                          "user@.service does)"
+                    : ""));
     return 125;
   }
   wr.reset();

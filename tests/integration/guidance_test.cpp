@@ -169,4 +169,47 @@ TEST(Guidance, DryRunTextOfAnUnconfinedRun) {
   EXPECT_NE(t.out.find("  variables       boxjail's, unchanged"), std::string::npos) << t.out;
 }
 
+// What a user namespace refuses is named with its cause: an unmapped uid,
+// an unprivileged --nice. `unshare -U -r` makes one that maps only root.
+TEST(Guidance, AUserNamespaceNamesWhatItRefuses) {
+  if (run({.argv = {"/usr/bin/unshare", "-U", "-r", "/bin/true"}}).code() != 0)
+    GTEST_SKIP() << "unshare -U -r cannot make a user namespace here";
+  Result r = run({.argv = {"/usr/bin/unshare", "-U", "-r", kBoxjail, "--user", "nobody", "--",
+                           "/bin/true"}});
+  EXPECT_EQ(r.code(), 125);
+  EXPECT_NE(r.err.find("--user (uid 65534, gid 65534): "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(uid 65534 is not mapped in this user namespace: see /proc/self/uid_map)"),
+            std::string::npos)
+      << r.err;
+  r = run({.argv = {"/usr/bin/unshare", "-U", "-r", kBoxjail, "--user", "root", "--nice", "-5",
+                    "--", "/bin/true"}});
+  EXPECT_EQ(r.code(), 125);
+  EXPECT_NE(r.err.find("boxjail: --nice -5: setpriority: Permission denied (a lower value than "
+                       "boxjail's own needs CAP_SYS_NICE"),
+            std::string::npos)
+      << r.err;
+}
+
+// A boxjail inside a boxjail's named denials cannot have a listener of its
+// own (one per filter chain): the message says so and what to do.
+TEST(Guidance, ANestedListenerIsRefusedWithTheReason) {
+  // As root the outer box runs the inner one as nobody, which needs no
+  // opt-in to a PROGRAM of uid 0.
+  std::vector<std::string> argv = {kBoxjail};
+  if (geteuid() == 0) {
+    if (std::string why = privilege::can_become(65534); !why.empty()) GTEST_SKIP() << why;
+    argv.insert(argv.end(), {"--user", "nobody"});
+  }
+  argv.insert(argv.end(), {"--seccomp-deny", "@chmod", "--", kBoxjail, "--exec-once", "--",
+                           "/bin/echo", "ran"});
+  Result r = run({.argv = argv});
+  EXPECT_EQ(r.code(), 125) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("seccomp: loading the filter: Device or resource busy (a seccomp listener "
+                       "is in place already"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("run this boxjail with --detach"), std::string::npos) << r.err;
+}
+
 }  // namespace
