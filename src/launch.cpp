@@ -920,22 +920,40 @@ int launch(const LaunchPlan& plan) {
   // Nothing but signals and wait4() to serve until PROGRAM ends or a call
   // is denied or the time limit is reached: boxjail-wait does that in a
   // few pages, and execs boxjail again for any of those (handover.h).
-  // A denial already named stays with this boxjail: its record is not
-  // handed over.
-  if (!learner && !denied && !rt.ready && (!denials || denials->json().empty()) &&
-      !under_valgrind()) {
+  // With --ready, once PROGRAM is ready. A denial already named stays with
+  // this boxjail: its record is not handed over.
+  auto hand_over = [&](int ready_state) {
+    if (learner || denied || (denials && !denials->json().empty()) || under_valgrind()) return;
     std::string why;
     UniqueFd waiter = handover::find_waiter(&why);
     if (!waiter.valid() && !why.empty() && log::enabled(log::Level::kInfo))
       log::info(why + ": the supervisor stays boxjail, at its full size");
-    if (waiter.valid() && log::enabled(log::Level::kDebug))
+    if (waiter.valid() && log::enabled(log::Level::kDebug)) {
       log::debug("supervising in place: -vv shows each signal forwarded");
-    else if (waiter.valid() &&
-             !handover::exec_waiter(waiter, so, end_facts(plan, pid, started), rec, &rt.cgroup,
-                                    plan.pidfile.empty() ? nullptr : &pf, plan.seccomp, &why))
+      return;
+    }
+    EndFacts facts = end_facts(plan, pid, started);
+    facts.ready = ready_state;
+    if (waiter.valid() && !handover::exec_waiter(waiter, so, facts, rec, &rt.cgroup,
+                                                 plan.pidfile.empty() ? nullptr : &pf,
+                                                 plan.seccomp, &why))
       log::warn(why + ": the supervisor stays boxjail");
+  };
+  int status;
+  if (!rt.ready) {
+    hand_over(-1);
+    status = supervise(so);
+  } else {
+    so.return_when_ready = true;
+    status = supervise(so);
+    if (status == kReturnedReady) {
+      // Ready: the source is done with (its descriptors close at the exec).
+      so.ready = nullptr;
+      so.return_when_ready = false;
+      hand_over(1);
+      status = supervise(so);
+    }
   }
-  int status = supervise(so);
   if (rt.ready && rt.ready->state() != ready::Waiter::State::kReady && !ready_failed)
     log::error(rt.ready->flag() + ": PROGRAM (pid " + std::to_string(pid) + ") " +
                ready::describe_status(status) + " before it was ready");

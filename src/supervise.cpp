@@ -262,6 +262,8 @@ class ReadyWatch {
  public:
   explicit ReadyWatch(const SuperviseOptions& o) : o_(o) {}
   int fd() const { return o_.ready && phase_ == kWaiting ? o_.ready->fd() : -1; }
+  /// PROGRAM is ready, and said to be.
+  bool reached() const { return o_.ready && phase_ == kDone && o_.ready->state() == ready::Waiter::State::kReady; }
   int deadline_fd() const {
     return !o_.ready || phase_ == kDone ? -1 : phase_ == kWaiting ? o_.ready->deadline_fd()
                                                                    : o_.ready->grace_fd();
@@ -358,6 +360,7 @@ int supervise(const SuperviseOptions& o) {
       if (p[3].revents) limit.on_readable();
       if (p[4].revents) ready.on_source();
       if (p[5].revents && ready.deadline_fd() >= 0) ready.on_deadline();
+      if (o.return_when_ready && ready.reached()) return kReturnedReady;
       if (p[1].revents & POLLIN)
         o.listener->serve_one(*o.handler, false);
       else if (p[1].revents)

@@ -7,8 +7,9 @@
 // (finish.h). A denied call waiting in the seccomp listener, or --timeout's
 // timer, brings boxjail back the same way before the end, and it then
 // supervises in place (supervise.h) for the rest of the box's life.
-// Not handed over: --learn, --landlock-log, --ready in the default mode,
-// -vv (which shows each signal forwarded), valgrind. Where boxjail-wait is
+// With --ready, the hand-over comes once PROGRAM is ready. Not handed
+// over: --learn, --landlock-log, -vv (which shows each signal forwarded),
+// a box whose denials were named already, valgrind. Where boxjail-wait is
 // missing or cannot be trusted, or the exec fails, the supervisor stays.
 #pragma once
 

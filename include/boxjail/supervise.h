@@ -57,7 +57,13 @@ struct SuperviseOptions {
   ready::Waiter* ready = nullptr;
   int ready_fd = -1;
   int* ready_failed = nullptr;
+  /// With `ready`: return kReturnedReady as soon as PROGRAM is ready (the
+  /// ready event written), so that the caller can hand over (handover.h)
+  /// and, if it cannot, call supervise() again without `ready`.
+  bool return_when_ready = false;
 };
+
+inline constexpr int kReturnedReady = -1;
 
 /// Forwards every signal boxjail receives (except SIGCHLD) to PROGRAM (or
 /// its process group) until it ends, and returns its wait status (pass it

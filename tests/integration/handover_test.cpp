@@ -279,6 +279,25 @@ TEST_F(Handover, TheTimeLimitBringsBoxjailBackToEnforceIt) {
   EXPECT_NE(r.err.find("reached its time limit"), std::string::npos) << r.err;
 }
 
+// --ready in the default mode keeps boxjail until PROGRAM is ready, then
+// hands over.
+TEST_F(Handover, OnceReadyTheSupervisorIsBoxjailWait) {
+  std::string piped;
+  Result r = run_with_pipe(
+      {.argv = {kBoxjail, "--status-fd", "3", "--ready", "fd:5", "--", "/bin/sh", "-c",
+                "cat /proc/$PPID/comm; echo up >&5; " + await_waiter() + "exit 3"}},
+      3, &piped);
+  EXPECT_EQ(r.code(), 3) << r.err;
+  EXPECT_EQ(r.out, "boxjail\nboxjail-wait\n") << r.err;
+  std::vector<json> events;
+  for (size_t at = 0, nl; (nl = piped.find('\n', at)) != std::string::npos; at = nl + 1)
+    events.push_back(json::parse(piped.substr(at, nl - at)));
+  ASSERT_EQ(events.size(), 3u) << piped;
+  EXPECT_EQ(events[1]["event"], "ready") << piped;
+  EXPECT_EQ(events[2]["exit-code"], 3) << piped;
+  EXPECT_EQ(events[2]["ready"], true) << piped;
+}
+
 TEST_F(Handover, ResumeWaitIsNotForUse) {
   Result r = run({.argv = {kBoxjail, "--resume-wait", "0"}});
   EXPECT_EQ(r.code(), 125);
