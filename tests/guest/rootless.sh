@@ -96,4 +96,5 @@ out=$($U $B --oom-score-adj -100 -- echo ran 2>&1); rc=$?
 expect userns-oom-score-adj-refused "exit $rc" "$out" eval '[ $rc = 125 ] && ! has "$out" ran &&
   has "$out" "--oom-score-adj -100: lowering it below the current 0 needs CAP_SYS_RESOURCE"'
 out=$($U $B --nice -5 -- echo ran 2>&1); rc=$?
-expect userns-nice-refused "exit $rc" "$out" eval '[ $rc = 125 ] && ! has "$out" ran && has "$out" "scheduling"'
+expect userns-nice-refused "exit $rc" "$out" eval '[ $rc = 125 ] && ! has "$out" ran &&
+  has "$out" "--nice -5: setpriority: Permission denied (a lower value than boxjail" && has "$out" "CAP_SYS_NICE"'
