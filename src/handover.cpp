@@ -1,6 +1,7 @@
 #include "boxjail/handover.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/limits.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -201,6 +202,55 @@ bool keep_open(int fd, std::vector<int>* cleared) {
 }
 
 }  // namespace
+
+std::string exec_exposure(pid_t program, bool confined, bool landlocked) {
+  if (!confined || landlocked) return "";
+  {
+    FILE* f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+    int scope = 0;
+    const bool read = f && fscanf(f, "%d", &scope) == 1;
+    if (f) fclose(f);
+    if (read && scope >= 1) return "";
+  }
+  const std::string exposed =
+      "PROGRAM has the supervisor's uid and gid, no fewer capabilities and no Landlock domain: "
+      "it could stop the supervisor while that execs and ptrace it";
+  // PROGRAM's ids and permitted capabilities, as the kernel has them now;
+  // what cannot be read counts as exposed.
+  FILE* f = fopen(("/proc/" + std::to_string(program) + "/status").c_str(), "re");
+  if (!f) return exposed;
+  unsigned long uids[4] = {}, gids[4] = {};
+  unsigned long long prm = 0;
+  int found = 0;
+  char line[256];
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "Uid: %lu %lu %lu %lu", &uids[0], &uids[1], &uids[2], &uids[3]) == 4)
+      found |= 1;
+    else if (sscanf(line, "Gid: %lu %lu %lu %lu", &gids[0], &gids[1], &gids[2], &gids[3]) == 4)
+      found |= 2;
+    else if (sscanf(line, "CapPrm: %llx", &prm) == 1)
+      found |= 4;
+  }
+  fclose(f);
+  if (found != 7) return exposed;
+  uid_t r = 0, e = 0, su = 0;
+  gid_t rg = 0, eg = 0, sg = 0;
+  getresuid(&r, &e, &su);
+  getresgid(&rg, &eg, &sg);
+  // ptrace and /proc/PID/mem check the tracer's real or file-system ids
+  // against all three of the target's.
+  auto matches = [](const unsigned long* ids, unsigned long a, unsigned long b, unsigned long c) {
+    return a == b && b == c && (ids[0] == a || ids[3] == a);
+  };
+  if (!matches(uids, r, e, su) || !matches(gids, rg, eg, sg)) return "";
+  __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &head, data) != 0) return exposed;
+  const unsigned long long mine =
+      (static_cast<unsigned long long>(data[1].permitted) << 32) | data[0].permitted;
+  if (mine & ~prm) return "";  // the kernel wants the tracer to hold all of ours
+  return exposed;
+}
 
 UniqueFd find_waiter(std::string* why) {
   why->clear();

@@ -928,15 +928,21 @@ int launch(const LaunchPlan& plan) {
     UniqueFd waiter = handover::find_waiter(&why);
     if (!waiter.valid() && !why.empty() && log::enabled(log::Level::kInfo))
       log::info(why + ": the supervisor stays boxjail, at its full size");
-    if (waiter.valid() && log::enabled(log::Level::kDebug)) {
+    if (!waiter.valid()) return;
+    if (log::enabled(log::Level::kDebug)) {
       log::debug("supervising in place: -vv shows each signal forwarded");
+      return;
+    }
+    if (std::string exposed = handover::exec_exposure(pid, plan.jail.active, plan.landlock.active);
+        !exposed.empty()) {
+      if (log::enabled(log::Level::kInfo))
+        log::info("the supervisor stays boxjail: " + exposed);
       return;
     }
     EndFacts facts = end_facts(plan, pid, started);
     facts.ready = ready_state;
-    if (waiter.valid() && !handover::exec_waiter(waiter, so, facts, rec, &rt.cgroup,
-                                                 plan.pidfile.empty() ? nullptr : &pf,
-                                                 plan.seccomp, &why))
+    if (!handover::exec_waiter(waiter, so, facts, rec, &rt.cgroup,
+                               plan.pidfile.empty() ? nullptr : &pf, plan.seccomp, &why))
       log::warn(why + ": the supervisor stays boxjail");
   };
   int status;

@@ -33,6 +33,19 @@ namespace handover {
 /// owned by root or by boxjail's euid and writable by nobody else.
 UniqueFd find_waiter(std::string* why);
 
+/// Why `program` (PROGRAM, running) could reach the supervisor while it
+/// execs boxjail-wait or boxjail again, or "" when the kernel keeps it out
+/// anyway. execve makes a process dumpable until the new image's first
+/// prctl(), and a PROGRAM that may signal the supervisor can stop it in
+/// that window for as long as it likes, then ptrace it or open its
+/// /proc/PID/mem. The kernel refuses that to a `confined` PROGRAM with a
+/// Landlock domain (ptrace stays inside it), with other uids or gids than
+/// the supervisor's, with fewer capabilities than the supervisor's
+/// permitted set, or under yama's ptrace_scope >= 1 (PROGRAM is no
+/// ancestor of the supervisor). An unconfined PROGRAM of the same uid has
+/// nothing to gain from the supervisor.
+std::string exec_exposure(pid_t program, bool confined, bool landlocked);
+
 /// Execs `waiter` as this process. Returns only if that failed, with
 /// `*why`; nothing is changed then and the caller supervises in place.
 /// `pf` is null without a PID file.
