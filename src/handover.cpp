@@ -355,7 +355,8 @@ void resume(const char* fd_arg) {
   // must not be able to ptrace the supervisor.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   int fd = -1;
-  if (parse_fd_number(fd_arg, &fd) != NumError::kOk) refuse(std::string("'") + fd_arg + "' is no descriptor");
+  if (parse_fd_number(fd_arg, &fd) != NumError::kOk)
+    refuse(std::string("'") + fd_arg + "' is no descriptor");
   const int seals = fcntl(fd, F_GET_SEALS);
   constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
   if (seals < 0 || (seals & kSeals) != kSeals) refuse("descriptor " + std::string(fd_arg) +

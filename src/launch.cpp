@@ -933,8 +933,9 @@ int launch(const LaunchPlan& plan) {
       log::debug("supervising in place: -vv shows each signal forwarded");
       return;
     }
-    if (std::string exposed = handover::exec_exposure(pid, plan.jail.active, plan.landlock.active);
-        !exposed.empty()) {
+    const std::string exposed =
+        handover::exec_exposure(pid, plan.jail.active, plan.landlock.active);
+    if (!exposed.empty()) {
       if (log::enabled(log::Level::kInfo))
         log::info("the supervisor stays boxjail: " + exposed);
       return;

@@ -85,7 +85,8 @@ TEST_F(Handover, WithoutBoxjailWaitBesideItTheSupervisorStaysBoxjail) {
   // The control: the same boxjail, copied alone into a directory.
   TempDir d;
   copy_file(kBoxjail, d.path + "/boxjail", 0755);
-  Result r = run({.argv = {d.path + "/boxjail", "--", "/bin/sh", "-c", await_waiter(10) + "exit 4"}});
+  Result r =
+      run({.argv = {d.path + "/boxjail", "--", "/bin/sh", "-c", await_waiter(10) + "exit 4"}});
   EXPECT_EQ(r.code(), 4) << r.err;
   EXPECT_EQ(r.out, "boxjail\n");
   EXPECT_EQ(r.err, "");
@@ -107,9 +108,11 @@ TEST_F(Handover, AnUntrustedBoxjailWaitIsNotRun) {
   // A symlink is not followed.
   ASSERT_EQ(unlink((d.path + "/boxjail-wait").c_str()), 0);
   ASSERT_EQ(symlink(kWait.c_str(), (d.path + "/boxjail-wait").c_str()), 0);
-  r = run({.argv = {d.path + "/boxjail", "-v", "--", "/bin/sh", "-c", await_waiter(10) + "exit 0"}});
+  r = run({.argv = {d.path + "/boxjail", "-v", "--", "/bin/sh", "-c",
+                    await_waiter(10) + "exit 0"}});
   EXPECT_EQ(r.out, "boxjail\n");
-  EXPECT_NE(r.err.find(d.path + "/boxjail-wait is not a regular file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(d.path + "/boxjail-wait is not a regular file"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(Handover, VeryVerboseSupervisesInPlaceToShowEachSignal) {
