@@ -274,8 +274,13 @@ UniqueFd find_waiter(std::string* why) {
   }
   if (!S_ISREG(st.st_mode)) {
     *why = path + " is not a regular file";
-  } else if (st.st_uid != 0 && st.st_uid != geteuid()) {
-    *why = path + " is owned by uid " + std::to_string(st.st_uid) + ", neither root nor boxjail's";
+  } else if (struct stat self_st {};
+             st.st_uid != 0 && st.st_uid != geteuid() &&
+             (stat("/proc/self/exe", &self_st) != 0 || st.st_uid != self_st.st_uid)) {
+    // Whoever owns the boxjail binary could replace it as well (in a user
+    // namespace, both may show as the overflow uid).
+    *why = path + " is owned by uid " + std::to_string(st.st_uid) +
+           ", neither root, the caller nor the owner of boxjail itself";
   } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
     *why = path + " is writable by its group or others";
   } else if (!(st.st_mode & S_IXUSR)) {

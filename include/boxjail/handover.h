@@ -30,7 +30,8 @@ namespace handover {
 
 /// boxjail-wait beside the running boxjail (O_PATH), or invalid with `*why`
 /// (empty when it is simply not installed). It must be a regular file
-/// owned by root or by boxjail's euid and writable by nobody else.
+/// owned by root, by boxjail's euid or by the owner of the boxjail binary,
+/// and writable by nobody else.
 UniqueFd find_waiter(std::string* why);
 
 /// Why `program` (PROGRAM, running) could reach the supervisor while it

@@ -37,6 +37,7 @@
 
 #include "../../include/boxjail/wait_abi.h"
 #include "harness.h"
+#include "privilege.h"
 
 namespace {
 
@@ -451,6 +452,7 @@ class HandoverAttack : public ::testing::Test {
     const std::string wait = kBoxjail.substr(0, kBoxjail.rfind('/') + 1) + "boxjail-wait";
     ASSERT_EQ(access(wait.c_str(), X_OK), 0) << wait;
     if (geteuid() != 0) GTEST_SKIP() << "needs root to become uid 65534 with setpriv";
+    if (std::string why = privilege::can_become(65534); !why.empty()) GTEST_SKIP() << why;
     if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv";
     // uid 65534 must be able to run this binary.
     const std::string exe = self_exe();
