@@ -1,5 +1,7 @@
-// boxjail-wait's loop: a mirror of supervise() in src/supervise.cpp (its
-// branch without a signalfd), with raw system calls. Keep the two in step.
+// boxjail-wait's loop: a mirror of supervise() in src/supervise.cpp, with
+// raw system calls: sigtimedwait() alone, or a signalfd and ppoll() while a
+// seccomp listener or a timer may call boxjail back (wait_abi.h). Keep the
+// two in step.
 #include "wait.h"
 
 #include "boxjail/wait_abi.h"

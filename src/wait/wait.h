@@ -7,6 +7,8 @@
 // stops on the terminal as src/supervise.cpp does, and once PROGRAM has
 // ended writes the result into the state and execs boxjail again:
 //   boxjail --resume-wait STATE_FD
+// It does the same, with `ended` = 2, as soon as the seccomp listener or
+// the timer in the state is readable.
 // It writes nothing in normal operation, and allocates nothing.
 #pragma once
 
