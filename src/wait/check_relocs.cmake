@@ -1,6 +1,7 @@
-# cmake -DBIN=boxjail-wait -DREADELF=readelf -P check_relocs.cmake
+# cmake -DBIN=boxjail-wait -DREADELF=readelf [-DSET_MODE=ON] -P check_relocs.cmake
 # boxjail-wait never relocates itself, so it must carry no relocation, no
-# interpreter and no needed library; and it is mode 0755 in the build tree.
+# interpreter and no needed library; and, with SET_MODE (the post-build
+# step, not the test, which may run as another user), it is made mode 0755.
 foreach(what -rW -lW -dW)
   execute_process(COMMAND ${READELF} ${what} ${BIN} OUTPUT_VARIABLE out${what}
                   RESULT_VARIABLE rc)
@@ -18,5 +19,7 @@ endif()
 if(NOT out-lW MATCHES "DYN \\(")
   message(FATAL_ERROR "boxjail-wait: ${BIN} is not position-independent:\n${out-lW}")
 endif()
-file(CHMOD ${BIN} PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
-     WORLD_READ WORLD_EXECUTE)
+if(SET_MODE)
+  file(CHMOD ${BIN} PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+       WORLD_READ WORLD_EXECUTE)
+endif()
